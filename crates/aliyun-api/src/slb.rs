@@ -1,0 +1,1 @@
+//! Typed slb API calls.

@@ -1,0 +1,1 @@
+//! Typed vpc API calls.
