@@ -24,6 +24,11 @@ pub trait ApiRequest {
     fn idempotent(&self) -> bool {
         is_read_action(Self::ACTION)
     }
+
+    /// Whether the call is sent without credentials or signature (STS `AssumeRoleWithOIDC`).
+    fn anonymous(&self) -> bool {
+        false
+    }
 }
 
 /// Whether an action name denotes a read (`Describe*`, `List*`, `Get*`, `Query*`, `Check*`).
