@@ -6,6 +6,21 @@ use std::{fmt, future::Future, pin::Pin, sync::Arc};
 
 use time::OffsetDateTime;
 
+mod cache;
+mod chain;
+mod cloud_config;
+mod ecs_ram_role;
+mod env;
+mod oidc;
+mod util;
+
+pub use cache::{CachedProvider, Clock, DEFAULT_REFRESH_BEFORE, DEFAULT_RETRY_AFTER_FAILURE};
+pub use chain::{ChainConfig, ChainProvider, ECS_METADATA_DISABLED_ENV, default_chain};
+pub use cloud_config::CloudConfigProvider;
+pub use ecs_ram_role::{DEFAULT_METADATA_ENDPOINT, EcsRamRoleProvider, METADATA_TOKEN_TTL_SECONDS};
+pub use env::{Env, EnvProvider};
+pub use oidc::{DEFAULT_STS_ENDPOINT, OidcProvider, sts_endpoint_from_env};
+
 /// A boxed future, so providers can be used as trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -46,6 +61,13 @@ impl From<String> for SecretString {
 impl From<&str> for SecretString {
     fn from(value: &str) -> Self {
         Self(value.to_owned())
+    }
+}
+
+/// Reads a secret from a JSON string (STS responses), so that it is never held in a plain `String`.
+impl<'de> serde::Deserialize<'de> for SecretString {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        String::deserialize(deserializer).map(Self)
     }
 }
 
