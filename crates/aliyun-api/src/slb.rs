@@ -1,1 +1,0 @@
-//! Typed slb API calls.
