@@ -188,8 +188,7 @@ pub struct Client {
     inner: Arc<Inner>,
 }
 
-const TIMESTAMP: &[BorrowedFormatItem<'static>] =
-    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+const TIMESTAMP: &[BorrowedFormatItem<'static>] = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
 
 /// Formats a UTC timestamp as the API wants it (`2023-03-13T08:34:30Z`, no fraction).
 pub fn format_timestamp(t: OffsetDateTime) -> String {
@@ -330,9 +329,11 @@ impl Client {
     }
 
     async fn credentials(&self) -> Result<Credentials> {
-        let provider = self.inner.credentials.as_ref().ok_or_else(|| {
-            Error::InvalidRequest("no credentials provider configured on this client".to_owned())
-        })?;
+        let provider = self
+            .inner
+            .credentials
+            .as_ref()
+            .ok_or_else(|| Error::InvalidRequest("no credentials provider configured on this client".to_owned()))?;
         Ok(provider.credentials().await?)
     }
 
@@ -369,10 +370,19 @@ impl Client {
     fn transport(&self, request: &RawRequest, source: reqwest::Error) -> Error {
         // reqwest's error text carries the URL; our RPC URLs carry no secret (the signature is not one, the
         // STS token travels in a header for V3 and as `SecurityToken` for RPC), so strip the URL to be sure.
-        Error::Transport { product: request.product.code(), action: request.action.clone(), source: source.without_url() }
+        Error::Transport {
+            product: request.product.code(),
+            action: request.action.clone(),
+            source: source.without_url(),
+        }
     }
 
-    fn build_rpc(&self, request: &RawRequest, mut params: Params, credentials: Option<&Credentials>) -> reqwest::RequestBuilder {
+    fn build_rpc(
+        &self,
+        request: &RawRequest,
+        mut params: Params,
+        credentials: Option<&Credentials>,
+    ) -> reqwest::RequestBuilder {
         let method = if request.anonymous { HttpMethod::Post } else { self.inner.method };
         params.set("Action", request.action.as_str());
         params.set("Version", request.product.version());
@@ -389,15 +399,32 @@ impl Client {
             let string_to_sign = signature::rpc_string_to_sign(method.as_str(), params.iter());
             params.set("Signature", signature::rpc_signature(c.access_key_secret.expose(), &string_to_sign));
         }
-        let url = format!("{}/?{}", self.inner.endpoints.base_url(request.product), signature::canonical_query(params.iter()));
+        let base = self.inner.endpoints.base_url(request.product);
         let http = &self.inner.http;
+        if request.anonymous {
+            // Like the official credentials SDKs: the common parameters in the query, the operation's (an OIDC
+            // token among them) in the form body, where they stay out of URLs and access logs.
+            let common = ["Action", "Version", "Format", "Timestamp"];
+            let query = signature::canonical_query(params.iter().filter(|(k, _)| common.contains(k)));
+            let form = signature::canonical_query(params.iter().filter(|(k, _)| !common.contains(k)));
+            return http
+                .post(format!("{base}/?{query}"))
+                .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form);
+        }
+        let url = format!("{base}/?{}", signature::canonical_query(params.iter()));
         match method {
             HttpMethod::Get => http.get(url),
             HttpMethod::Post => http.post(url).header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
         }
     }
 
-    fn build_v3(&self, request: &RawRequest, params: Params, credentials: Option<&Credentials>) -> Result<reqwest::RequestBuilder> {
+    fn build_v3(
+        &self,
+        request: &RawRequest,
+        params: Params,
+        credentials: Option<&Credentials>,
+    ) -> Result<reqwest::RequestBuilder> {
         let base = self.inner.endpoints.base_url(request.product);
         let host = base.split_once("://").map_or(base.as_str(), |(_, rest)| rest).to_owned();
         let payload_hash = signature::sha256_hex(b"");
@@ -413,10 +440,17 @@ impl Client {
             headers.push(("x-acs-security-token", token.expose().to_owned()));
         }
         let query: Vec<(&str, &str)> = params.iter().collect();
-        let mut builder = self.inner.http.post(format!("{base}/?{}", signature::canonical_query(query.iter().copied())));
+        let mut builder =
+            self.inner.http.post(format!("{base}/?{}", signature::canonical_query(query.iter().copied())));
         if let Some(c) = credentials {
             let header_refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let input = signature::V3Input { method: "POST", path: "/", query: &query, headers: &header_refs, payload_hash: &payload_hash };
+            let input = signature::V3Input {
+                method: "POST",
+                path: "/",
+                query: &query,
+                headers: &header_refs,
+                payload_hash: &payload_hash,
+            };
             let authorization = signature::v3_authorization(&c.access_key_id, c.access_key_secret.expose(), &input);
             builder = builder.header(http::header::AUTHORIZATION, authorization);
         }
@@ -462,7 +496,7 @@ impl Client {
                 if source.is_throttling() {
                     warn!(product = %request.product, action = %request.action, code = %source.code, "throttled by Alibaba Cloud");
                 }
-                Error::Api { product: request.product.code(), action: request.action.clone(), source }
+                Error::Api { product: request.product.code(), action: request.action.clone(), source: Box::new(source) }
             }
             _ => Error::UnexpectedBody {
                 product: request.product.code(),

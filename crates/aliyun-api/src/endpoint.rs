@@ -182,11 +182,7 @@ impl Endpoints {
         let configured = self.overrides[product as usize].clone();
         let endpoint = configured.unwrap_or_else(|| self.default_host(product));
         let endpoint = endpoint.trim_end_matches('/');
-        if endpoint.contains("://") {
-            endpoint.to_owned()
-        } else {
-            format!("{}://{endpoint}", self.scheme.as_str())
-        }
+        if endpoint.contains("://") { endpoint.to_owned() } else { format!("{}://{endpoint}", self.scheme.as_str()) }
     }
 }
 

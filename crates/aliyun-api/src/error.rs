@@ -56,9 +56,9 @@ pub enum Error {
         product: &'static str,
         /// Action name.
         action: String,
-        /// The server's error.
+        /// The server's error (boxed: it is the large variant, and errors travel through every `Result`).
         #[source]
-        source: ApiError,
+        source: Box<ApiError>,
     },
     /// The API answered with something that is not its JSON error body (a proxy's HTML page, an empty body).
     #[error("{product}.{action}: HTTP {status} with a non-JSON body: {snippet}")]
@@ -120,7 +120,7 @@ impl Error {
     /// The API error, when the server answered with one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
-            Error::Api { source, .. } => Some(source),
+            Error::Api { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }

@@ -7,6 +7,22 @@
 //! * [`endpoint`]: regional public and VPC-internal endpoints and the Go CCM's overrides.
 //! * [`Client`]: retries with jittered backoff where safe, client-side pacing per action, metrics.
 //! * [`ecs`], [`vpc`], [`slb`], [`sts`]: typed requests and responses.
+//!
+//! ```no_run
+//! use aliyun_api::{Client, credentials::default_chain, vpc::DescribeRouteTableList};
+//!
+//! # async fn run() -> Result<(), aliyun_api::Error> {
+//! let client = Client::builder("cn-hangzhou")
+//!     .credentials(default_chain(None)) // or Some(path) to the Go CCM's cloud-config
+//!     .build()?;
+//! let tables = client
+//!     .collect_pages(DescribeRouteTableList { vpc_id: Some("vpc-123".into()), ..Default::default() })
+//!     .await?;
+//! for table in tables {
+//!     println!("{} {}", table.route_table_id, table.route_table_type);
+//! }
+//! # Ok(()) }
+//! ```
 
 pub mod client;
 pub mod credentials;

@@ -136,9 +136,7 @@ impl Tag {
 impl Params {
     /// Flattens tags as `Name.N.Key` / `Name.N.Value`.
     pub fn tags(&mut self, name: &str, tags: &[Tag]) -> &mut Self {
-        self.repeat_fields(name, tags, |t| {
-            vec![("Key", Some(t.key.clone())), ("Value", Some(t.value.clone()))]
-        })
+        self.repeat_fields(name, tags, |t| vec![("Key", Some(t.key.clone())), ("Value", Some(t.value.clone()))])
     }
 }
 
@@ -154,12 +152,7 @@ mod tests {
         let got: Vec<_> = p.iter().collect();
         assert_eq!(
             got,
-            vec![
-                ("LoadBalancerId.1", "lb-a"),
-                ("LoadBalancerId.2", "lb-b"),
-                ("Tag.1.Key", "k"),
-                ("Tag.1.Value", "v"),
-            ]
+            vec![("LoadBalancerId.1", "lb-a"), ("LoadBalancerId.2", "lb-b"), ("Tag.1.Key", "k"), ("Tag.1.Value", "v"),]
         );
     }
 

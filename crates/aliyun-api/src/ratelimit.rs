@@ -155,7 +155,11 @@ mod tests {
 
     #[test]
     fn burst_passes_then_calls_are_spaced_at_the_rate() {
-        let limits = RateLimits::unlimited().with_action(Product::Vpc, "CreateRouteEntry", Rate { per_minute: 60.0, burst: 2.0 });
+        let limits = RateLimits::unlimited().with_action(
+            Product::Vpc,
+            "CreateRouteEntry",
+            Rate { per_minute: 60.0, burst: 2.0 },
+        );
         let limiter = RateLimiter::new(limits);
         let t0 = Instant::now();
         assert_eq!(limiter.reserve(Product::Vpc, "CreateRouteEntry", t0), Duration::ZERO);
@@ -170,7 +174,11 @@ mod tests {
 
     #[test]
     fn tokens_refill_over_time() {
-        let limiter = RateLimiter::new(RateLimits::unlimited().with_action(Product::Slb, "X", Rate { per_minute: 60.0, burst: 1.0 }));
+        let limiter = RateLimiter::new(RateLimits::unlimited().with_action(
+            Product::Slb,
+            "X",
+            Rate { per_minute: 60.0, burst: 1.0 },
+        ));
         let t0 = Instant::now();
         assert_eq!(limiter.reserve(Product::Slb, "X", t0), Duration::ZERO);
         assert_eq!(limiter.reserve(Product::Slb, "X", t0 + Duration::from_secs(1)), Duration::ZERO);

@@ -286,7 +286,8 @@ mod tests {
         let query = [("ImageId", "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd"), ("RegionId", "cn-shanghai")];
         let payload_hash = sha256_hex(b"");
         assert_eq!(payload_hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-        let input = V3Input { method: "POST", path: "/", query: &query, headers: &headers, payload_hash: &payload_hash };
+        let input =
+            V3Input { method: "POST", path: "/", query: &query, headers: &headers, payload_hash: &payload_hash };
         let (canonical, _) = v3_canonical_request(&input);
         assert_eq!(
             canonical,

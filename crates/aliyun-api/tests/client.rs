@@ -1,6 +1,8 @@
 //! The client against a scripted local HTTP server: signing on the wire, retries, throttling hints, error
 //! bodies, pagination and deadlines. Loopback only.
 
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions
+
 use std::{
     collections::{BTreeMap, VecDeque},
     sync::{Arc, Mutex},
@@ -48,7 +50,9 @@ fn api_error(status: u16, code: &str) -> Canned {
     Canned {
         status,
         headers: vec![],
-        body: format!(r#"{{"RequestId":"REQ-1","HostId":"ecs.example","Code":"{code}","Message":"m for {code}","Recommend":"r"}}"#),
+        body: format!(
+            r#"{{"RequestId":"REQ-1","HostId":"ecs.example","Code":"{code}","Message":"m for {code}","Recommend":"r"}}"#
+        ),
     }
 }
 
@@ -58,7 +62,13 @@ struct Script {
     seen: Mutex<Vec<Seen>>,
 }
 
-async fn answer(State(script): State<Arc<Script>>, method: Method, RawQuery(q): RawQuery, headers: HeaderMap, _body: Bytes) -> Response {
+async fn answer(
+    State(script): State<Arc<Script>>,
+    method: Method,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+    _body: Bytes,
+) -> Response {
     let query = form_urlencoded_pairs(q.as_deref().unwrap_or(""));
     script.seen.lock().unwrap().push(Seen { method: method.to_string(), query, headers });
     let canned = script.answers.lock().unwrap().pop_front().unwrap_or_else(|| api_error(500, "NoMoreScript"));
@@ -214,8 +224,12 @@ async fn v3_request_signs_headers_not_query() {
 
 #[tokio::test]
 async fn throttled_reads_are_retried_with_fresh_nonces() {
-    let (url, script) =
-        serve(vec![api_error(400, "Throttling.User"), api_error(503, "ServiceUnavailable"), ok(r#"{"RequestId":"ok"}"#)]).await;
+    let (url, script) = serve(vec![
+        api_error(400, "Throttling.User"),
+        api_error(503, "ServiceUnavailable"),
+        ok(r#"{"RequestId":"ok"}"#),
+    ])
+    .await;
     let c = client(&url, SignatureVersion::V1);
     let v = c.call_raw(&RawRequest::new(Product::Ecs, "DescribeInstances")).await.unwrap();
     assert_eq!(v["RequestId"], "ok");
@@ -255,7 +269,10 @@ async fn client_errors_are_not_retried_and_carry_the_body() {
     let c = client(&url, SignatureVersion::V1);
     let err = c.call_raw(&RawRequest::new(Product::Slb, "DescribeLoadBalancerAttribute")).await.unwrap_err();
     let api = err.api().unwrap();
-    assert_eq!((api.status, api.code.as_str(), api.request_id.as_str()), (404, "InvalidLoadBalancerId.NotFound", "REQ-1"));
+    assert_eq!(
+        (api.status, api.code.as_str(), api.request_id.as_str()),
+        (404, "InvalidLoadBalancerId.NotFound", "REQ-1")
+    );
     assert_eq!(api.message, "m for InvalidLoadBalancerId.NotFound");
     assert!(err.is_not_found());
     assert_eq!(script.seen.lock().unwrap().len(), 1);
@@ -263,7 +280,11 @@ async fn client_errors_are_not_retried_and_carry_the_body() {
 
 #[tokio::test]
 async fn a_proxy_html_page_is_a_clear_error() {
-    let page = Canned { status: 502, headers: vec![], body: "<html><body><h1>502 Bad Gateway</h1>\n</body></html>".to_owned() };
+    let page = Canned {
+        status: 502,
+        headers: vec![],
+        body: "<html><body><h1>502 Bad Gateway</h1>\n</body></html>".to_owned(),
+    };
     let (url, script) = serve(vec![page.clone(), page.clone(), page.clone(), page]).await;
     let c = client(&url, SignatureVersion::V1);
     let err = c.call_raw(&RawRequest::new(Product::Ecs, "DescribeInstances")).await.unwrap_err();
@@ -399,4 +420,31 @@ async fn numbered_pages_stop_at_the_total() {
     let pages: Vec<&str> = seen.iter().map(|s| s.query["PageNumber"].as_str()).collect();
     assert_eq!(pages, vec!["1", "2", "3"]);
     assert!(seen.iter().all(|s| s.query["PageSize"] == "2"));
+}
+
+#[tokio::test]
+async fn anonymous_sts_calls_carry_no_signature_and_keep_the_token_out_of_the_url() {
+    let body = r#"{"RequestId":"r","AssumedRoleUser":{"Arn":"acs:ram::1:role/x","AssumedRoleId":"1:s"},
+        "Credentials":{"AccessKeyId":"STS.id","AccessKeySecret":"sk","SecurityToken":"tok","Expiration":"2030-01-01T00:00:00Z"}}"#;
+    let (url, script) = serve(vec![ok(body)]).await;
+    // No credentials provider at all: anonymous calls must not need one.
+    let c = Client::builder("cn-hangzhou")
+        .endpoints(Endpoints::new("cn-hangzhou").with_all(&url))
+        .rate_limits(RateLimits::unlimited())
+        .build()
+        .unwrap();
+    let request = aliyun_api::sts::AssumeRoleWithOidc::new(
+        "acs:ram::1:role/x",
+        "acs:ram::1:oidc-provider/p",
+        "jwt-value",
+        "session",
+    );
+    let response = c.call(&request).await.unwrap();
+    assert_eq!(response.credentials.access_key_id, "STS.id");
+    let seen = script.seen.lock().unwrap()[0].clone();
+    assert_eq!(seen.query["Action"], "AssumeRoleWithOIDC");
+    assert_eq!(seen.query["Version"], "2015-04-01");
+    for absent in ["Signature", "AccessKeyId", "OIDCToken", "RoleArn", "RegionId"] {
+        assert!(!seen.query.contains_key(absent), "{absent} must not be in the query");
+    }
 }
