@@ -112,13 +112,8 @@ async fn an_intranet_load_balancer_gets_an_address_of_its_vswitch() {
         .await
         .unwrap();
     assert!(created.address.starts_with("192.168."), "{created:?}");
-    let attribute = c
-        .call(&DescribeLoadBalancerAttribute {
-            load_balancer_id: created.load_balancer_id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let attribute =
+        c.call(&DescribeLoadBalancerAttribute { load_balancer_id: created.load_balancer_id.clone() }).await.unwrap();
     assert_eq!(attribute.load_balancer.vswitch_id, vswitch);
     assert_eq!(attribute.load_balancer.address, created.address);
     fake.shutdown().await;
