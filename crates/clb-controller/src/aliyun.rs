@@ -1,0 +1,574 @@
+//! The adapter: [`ClbCloud`] over `aliyun_api::Client` (SLB API 2014-05-15).
+
+use aliyun_api::{
+    Client, Tag,
+    slb::{
+        self, BackendServer, CreateLoadBalancer, CreateLoadBalancerTcpListener, CreateLoadBalancerUdpListener,
+        CreateVServerGroup, DeleteLoadBalancer, DeleteLoadBalancerListener, DeleteVServerGroup,
+        DescribeLoadBalancerAttribute, DescribeLoadBalancerListeners, DescribeLoadBalancers,
+        DescribeVServerGroupAttribute, DescribeVServerGroups, InstanceChargeType, InternetChargeType, ListTagResources,
+        ListenerProtocol, ModificationProtectionStatus, ModifyLoadBalancerInstanceChargeType,
+        ModifyLoadBalancerInstanceSpec, ModifyLoadBalancerInternetSpec, OnOff, ResourceTag,
+        SetLoadBalancerDeleteProtection, SetLoadBalancerModificationProtection, SetLoadBalancerName,
+        SetLoadBalancerTcpListenerAttribute, SetLoadBalancerUdpListenerAttribute, SetVServerGroupAttribute,
+        StartLoadBalancerListener, TagResources, UntagResources,
+    },
+};
+
+use crate::{
+    cloud::{
+        Backend, ClbCloud, CloudError, CloudResult, CreatedLoadBalancer, ListenerChange, ListenerSettings,
+        LoadBalancerSummary, NewListener, NewLoadBalancer, ObservedListener, ObservedLoadBalancer, VServerGroupSummary,
+    },
+    naming::MODIFICATION_PROTECTION_REASON,
+};
+
+/// [`ClbCloud`] over the Alibaba Cloud API client (one region).
+#[derive(Debug, Clone)]
+pub struct AliyunClb {
+    client: Client,
+}
+
+impl AliyunClb {
+    /// The adapter over `client`.
+    pub fn new(client: Client) -> Self {
+        Self { client }
+    }
+}
+
+/// Converts a client error, keeping the cloud's code and message.
+fn cloud_error(operation: &'static str) -> impl Fn(aliyun_api::Error) -> CloudError {
+    move |e| {
+        let (code, message) = match e.api() {
+            Some(api) => (Some(api.code.clone()), format!("{} (RequestId: {})", api.message, api.request_id)),
+            None => (None, e.to_string()),
+        };
+        CloudError { operation, code, message, not_found: e.is_not_found(), source: Some(Box::new(e)) }
+    }
+}
+
+fn summaries(lbs: Vec<slb::LoadBalancer>) -> Vec<LoadBalancerSummary> {
+    lbs.into_iter().map(|lb| LoadBalancerSummary { id: lb.load_balancer_id, name: lb.load_balancer_name }).collect()
+}
+
+fn unsupported(operation: &'static str, protocol: &ListenerProtocol) -> CloudError {
+    CloudError {
+        operation,
+        code: None,
+        message: format!("{protocol} listeners are not supported yet"),
+        not_found: false,
+        source: None,
+    }
+}
+
+fn to_backend(b: &slb::VServerGroupBackendServer) -> Backend {
+    Backend {
+        server_id: b.server_id.clone(),
+        port: b.port,
+        weight: b.weight,
+        kind: b.backend_type.clone().unwrap_or_default(),
+        server_ip: Some(b.server_ip.clone()).filter(|ip| !ip.is_empty()),
+        description: b.description.clone(),
+    }
+}
+
+fn to_server(b: &Backend) -> BackendServer {
+    BackendServer {
+        server_id: b.server_id.clone(),
+        port: b.port,
+        weight: Some(b.weight),
+        backend_type: b.kind.clone(),
+        server_ip: b.server_ip.clone(),
+        description: Some(b.description.clone()).filter(|d| !d.is_empty()),
+    }
+}
+
+fn servers(backends: &[Backend]) -> Vec<BackendServer> {
+    backends.iter().map(to_server).collect()
+}
+
+/// The managed attributes of a listener as the API reports them.
+fn observed_settings(l: &slb::Listener) -> ListenerSettings {
+    let nonzero = |n: u32| Some(n).filter(|n| *n > 0);
+    let text = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+    let mut s = ListenerSettings { scheduler: l.scheduler.clone(), ..Default::default() };
+    if let Some(c) = &l.tcp_listener_config {
+        s.persistence_timeout = Some(c.persistence_timeout);
+        s.established_timeout = nonzero(c.established_timeout);
+        s.health_check_switch = c.health_check.clone();
+        s.health_check_type = c.health_check_type.clone();
+        s.health_check_uri = text(&c.health_check_uri);
+        s.health_check_domain = text(&c.health_check_domain);
+        s.health_check_http_code = text(&c.health_check_http_code);
+        s.health_check_connect_port = Some(c.health_check_connect_port).filter(|p| *p > 0);
+        s.health_check_connect_timeout = nonzero(c.health_check_connect_timeout);
+        s.health_check_interval = nonzero(c.health_check_interval);
+        s.healthy_threshold = nonzero(c.healthy_threshold);
+        s.unhealthy_threshold = nonzero(c.unhealthy_threshold);
+        s.connection_drain = c.connection_drain.clone();
+        s.connection_drain_timeout = nonzero(c.connection_drain_timeout);
+        s.proxy_protocol_v2 = Some(c.proxy_protocol_v2_enabled);
+    }
+    if let Some(c) = &l.udp_listener_config {
+        s.health_check_switch = c.health_check.clone();
+        s.health_check_connect_port = Some(c.health_check_connect_port).filter(|p| *p > 0);
+        s.health_check_connect_timeout = nonzero(c.health_check_connect_timeout);
+        s.health_check_interval = nonzero(c.health_check_interval);
+        s.healthy_threshold = nonzero(c.healthy_threshold);
+        s.unhealthy_threshold = nonzero(c.unhealthy_threshold);
+        s.connection_drain = c.connection_drain.clone();
+        s.connection_drain_timeout = nonzero(c.connection_drain_timeout);
+        s.proxy_protocol_v2 = Some(c.proxy_protocol_v2_enabled);
+    }
+    s
+}
+
+fn observed_listener(l: slb::Listener) -> Option<ObservedListener> {
+    Some(ObservedListener {
+        port: l.listener_port,
+        protocol: l.listener_protocol.clone()?,
+        status: l.status.clone(),
+        settings: observed_settings(&l),
+        description: l.description,
+        vserver_group_id: l.vserver_group_id,
+    })
+}
+
+fn observed_load_balancer(lb: slb::LoadBalancer, tags: Vec<Tag>) -> ObservedLoadBalancer {
+    let mut all: std::collections::BTreeMap<String, String> =
+        lb.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+    all.extend(tags.into_iter().map(|t| (t.key, t.value)));
+    ObservedLoadBalancer {
+        id: lb.load_balancer_id,
+        name: lb.load_balancer_name,
+        address: lb.address,
+        address_type: lb.address_type,
+        vpc_id: lb.vpc_id,
+        vswitch_id: lb.vswitch_id,
+        master_zone_id: lb.master_zone_id,
+        slave_zone_id: lb.slave_zone_id,
+        spec: lb.load_balancer_spec,
+        instance_charge_type: lb.instance_charge_type,
+        internet_charge_type: lb.internet_charge_type,
+        bandwidth: lb.bandwidth,
+        delete_protection: lb.delete_protection,
+        modification_protection: lb.modification_protection_status,
+        resource_group_id: lb.resource_group_id,
+        tags: all,
+    }
+}
+
+fn tcp_create(lb: &str, l: &NewListener) -> CreateLoadBalancerTcpListener {
+    let s = &l.settings;
+    CreateLoadBalancerTcpListener {
+        load_balancer_id: lb.to_owned(),
+        listener_port: l.port,
+        bandwidth: Some(slb::UNLIMITED_BANDWIDTH),
+        vserver_group_id: Some(l.vserver_group_id.clone()),
+        scheduler: s.scheduler.clone(),
+        persistence_timeout: s.persistence_timeout,
+        established_timeout: s.established_timeout,
+        health_check_switch: s.health_check_switch.clone(),
+        health_check_type: s.health_check_type.clone(),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_connect_timeout: s.health_check_connect_timeout,
+        health_check_interval: s.health_check_interval,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        health_check_domain: s.health_check_domain.clone(),
+        health_check_uri: s.health_check_uri.clone(),
+        health_check_http_code: s.health_check_http_code.clone(),
+        connection_drain: s.connection_drain.clone(),
+        connection_drain_timeout: s.connection_drain_timeout,
+        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
+        description: Some(l.description.clone()),
+        ..Default::default()
+    }
+}
+
+fn udp_create(lb: &str, l: &NewListener) -> CreateLoadBalancerUdpListener {
+    let s = &l.settings;
+    CreateLoadBalancerUdpListener {
+        load_balancer_id: lb.to_owned(),
+        listener_port: l.port,
+        bandwidth: Some(slb::UNLIMITED_BANDWIDTH),
+        vserver_group_id: Some(l.vserver_group_id.clone()),
+        scheduler: s.scheduler.clone(),
+        health_check_switch: s.health_check_switch.clone(),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_connect_timeout: s.health_check_connect_timeout,
+        health_check_interval: s.health_check_interval,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
+        description: Some(l.description.clone()),
+        ..Default::default()
+    }
+}
+
+fn tcp_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerTcpListenerAttribute {
+    let s = &c.settings;
+    SetLoadBalancerTcpListenerAttribute {
+        load_balancer_id: lb.to_owned(),
+        listener_port: c.port,
+        vserver_group: c.vserver_group_id.as_ref().map(|_| OnOff::On),
+        vserver_group_id: c.vserver_group_id.clone(),
+        scheduler: s.scheduler.clone(),
+        persistence_timeout: s.persistence_timeout,
+        established_timeout: s.established_timeout,
+        health_check_switch: s.health_check_switch.clone(),
+        health_check_type: s.health_check_type.clone(),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_connect_timeout: s.health_check_connect_timeout,
+        health_check_interval: s.health_check_interval,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        health_check_domain: s.health_check_domain.clone(),
+        health_check_uri: s.health_check_uri.clone(),
+        health_check_http_code: s.health_check_http_code.clone(),
+        connection_drain: s.connection_drain.clone(),
+        connection_drain_timeout: s.connection_drain_timeout,
+        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
+        description: c.description.clone(),
+        ..Default::default()
+    }
+}
+
+fn udp_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerUdpListenerAttribute {
+    let s = &c.settings;
+    SetLoadBalancerUdpListenerAttribute {
+        load_balancer_id: lb.to_owned(),
+        listener_port: c.port,
+        vserver_group: c.vserver_group_id.as_ref().map(|_| OnOff::On),
+        vserver_group_id: c.vserver_group_id.clone(),
+        scheduler: s.scheduler.clone(),
+        health_check_switch: s.health_check_switch.clone(),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_connect_timeout: s.health_check_connect_timeout,
+        health_check_interval: s.health_check_interval,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
+        description: c.description.clone(),
+        ..Default::default()
+    }
+}
+
+fn create_request(spec: &NewLoadBalancer) -> CreateLoadBalancer {
+    CreateLoadBalancer {
+        load_balancer_name: Some(spec.name.clone()),
+        address_type: spec.address_type.clone(),
+        address: spec.address.clone(),
+        vpc_id: spec.vpc_id.clone(),
+        vswitch_id: spec.vswitch_id.clone(),
+        master_zone_id: spec.master_zone_id.clone(),
+        slave_zone_id: spec.slave_zone_id.clone(),
+        load_balancer_spec: spec.spec.clone(),
+        instance_charge_type: spec.instance_charge_type.clone(),
+        internet_charge_type: spec.internet_charge_type.clone(),
+        bandwidth: spec.bandwidth,
+        delete_protection: spec.delete_protection.clone(),
+        modification_protection_status: spec.modification_protection.clone(),
+        modification_protection_reason: spec.modification_protection_reason.clone(),
+        resource_group_id: spec.resource_group_id.clone(),
+        tags: spec.tags.clone(),
+        client_token: Some(spec.client_token.clone()).filter(|t| !t.is_empty()),
+        ..Default::default()
+    }
+}
+
+impl ClbCloud for AliyunClb {
+    async fn find_load_balancers_by_tag(&self, key: &str, value: &str) -> CloudResult<Vec<LoadBalancerSummary>> {
+        let request = DescribeLoadBalancers { tags: vec![ResourceTag::new(key, value)], ..Default::default() };
+        let found = self.client.collect_pages(request).await.map_err(cloud_error("DescribeLoadBalancers"))?;
+        Ok(summaries(found))
+    }
+
+    async fn find_load_balancers_by_name(&self, name: &str) -> CloudResult<Vec<LoadBalancerSummary>> {
+        let request = DescribeLoadBalancers { load_balancer_name: Some(name.to_owned()), ..Default::default() };
+        let found = self.client.collect_pages(request).await.map_err(cloud_error("DescribeLoadBalancers"))?;
+        // The name filter may match by prefix; keep exact matches only.
+        Ok(summaries(found).into_iter().filter(|lb| lb.name == name).collect())
+    }
+
+    async fn describe_load_balancer(&self, id: &str) -> CloudResult<Option<ObservedLoadBalancer>> {
+        let attribute = match self.client.call(&DescribeLoadBalancerAttribute::new(id)).await {
+            Ok(a) => a,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(cloud_error("DescribeLoadBalancerAttribute")(e)),
+        };
+        let tags = self
+            .client
+            .collect_next_token(ListTagResources::instance(id))
+            .await
+            .map_err(cloud_error("ListTagResources"))?
+            .into_iter()
+            .filter(|t| t.resource_id == id)
+            .map(|t| Tag::new(t.tag_key, t.tag_value))
+            .collect();
+        Ok(Some(observed_load_balancer(attribute.load_balancer, tags)))
+    }
+
+    async fn describe_listeners(&self, load_balancer_id: &str) -> CloudResult<Vec<ObservedListener>> {
+        let listeners = self
+            .client
+            .collect_next_token(DescribeLoadBalancerListeners::of(load_balancer_id))
+            .await
+            .map_err(cloud_error("DescribeLoadBalancerListeners"))?;
+        Ok(listeners.into_iter().filter_map(observed_listener).collect())
+    }
+
+    async fn describe_vserver_groups(&self, load_balancer_id: &str) -> CloudResult<Vec<VServerGroupSummary>> {
+        let response = self
+            .client
+            .call(&DescribeVServerGroups::new(load_balancer_id))
+            .await
+            .map_err(cloud_error("DescribeVServerGroups"))?;
+        Ok(response
+            .vserver_groups
+            .into_iter()
+            .map(|g| VServerGroupSummary { id: g.vserver_group_id, name: g.vserver_group_name })
+            .collect())
+    }
+
+    async fn describe_vserver_group_backends(&self, group_id: &str) -> CloudResult<Vec<Backend>> {
+        let response = self
+            .client
+            .call(&DescribeVServerGroupAttribute::new(group_id))
+            .await
+            .map_err(cloud_error("DescribeVServerGroupAttribute"))?;
+        Ok(response.backend_servers.iter().map(to_backend).collect())
+    }
+
+    async fn create_load_balancer(&self, spec: &NewLoadBalancer) -> CloudResult<CreatedLoadBalancer> {
+        let response = self.client.call(&create_request(spec)).await.map_err(cloud_error("CreateLoadBalancer"))?;
+        Ok(CreatedLoadBalancer { id: response.load_balancer_id, address: response.address })
+    }
+
+    async fn set_load_balancer_name(&self, id: &str, name: &str) -> CloudResult<()> {
+        let request = SetLoadBalancerName { load_balancer_id: id.to_owned(), load_balancer_name: name.to_owned() };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("SetLoadBalancerName"))
+    }
+
+    async fn set_delete_protection(&self, id: &str, on: OnOff) -> CloudResult<()> {
+        let request = SetLoadBalancerDeleteProtection { load_balancer_id: id.to_owned(), delete_protection: on };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("SetLoadBalancerDeleteProtection"))
+    }
+
+    async fn set_modification_protection(&self, id: &str, status: ModificationProtectionStatus) -> CloudResult<()> {
+        let reason = (status == ModificationProtectionStatus::ConsoleProtection)
+            .then(|| MODIFICATION_PROTECTION_REASON.to_owned());
+        let request = SetLoadBalancerModificationProtection {
+            load_balancer_id: id.to_owned(),
+            modification_protection_status: Some(status),
+            modification_protection_reason: reason,
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("SetLoadBalancerModificationProtection"))
+    }
+
+    async fn modify_instance_charge_type(
+        &self,
+        id: &str,
+        charge_type: InstanceChargeType,
+        spec: Option<&str>,
+    ) -> CloudResult<()> {
+        let request = ModifyLoadBalancerInstanceChargeType {
+            load_balancer_id: id.to_owned(),
+            instance_charge_type: Some(charge_type),
+            load_balancer_spec: spec.map(str::to_owned),
+            ..Default::default()
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("ModifyLoadBalancerInstanceChargeType"))
+    }
+
+    async fn modify_instance_spec(&self, id: &str, spec: &str) -> CloudResult<()> {
+        let request = ModifyLoadBalancerInstanceSpec {
+            load_balancer_id: id.to_owned(),
+            load_balancer_spec: spec.to_owned(),
+            auto_pay: None,
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("ModifyLoadBalancerInstanceSpec"))
+    }
+
+    async fn modify_internet_spec(
+        &self,
+        id: &str,
+        charge_type: Option<InternetChargeType>,
+        bandwidth: Option<u32>,
+    ) -> CloudResult<()> {
+        let request = ModifyLoadBalancerInternetSpec {
+            load_balancer_id: id.to_owned(),
+            internet_charge_type: charge_type,
+            bandwidth,
+            auto_pay: None,
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("ModifyLoadBalancerInternetSpec"))
+    }
+
+    async fn tag_load_balancer(&self, id: &str, tags: &[Tag]) -> CloudResult<()> {
+        let request = TagResources::instance(id, tags.to_vec());
+        self.client.call(&request).await.map(drop).map_err(cloud_error("TagResources"))
+    }
+
+    async fn untag_load_balancer(&self, id: &str, keys: &[String]) -> CloudResult<()> {
+        let request = UntagResources::instance(id, keys.to_vec());
+        self.client.call(&request).await.map(drop).map_err(cloud_error("UntagResources"))
+    }
+
+    async fn delete_load_balancer(&self, id: &str) -> CloudResult<()> {
+        self.client.call(&DeleteLoadBalancer::new(id)).await.map(drop).map_err(cloud_error("DeleteLoadBalancer"))
+    }
+
+    async fn create_listener(&self, load_balancer_id: &str, listener: &NewListener) -> CloudResult<()> {
+        const OP: &str = "CreateLoadBalancerListener";
+        let result = match listener.protocol {
+            ListenerProtocol::Tcp => self.client.call(&tcp_create(load_balancer_id, listener)).await,
+            ListenerProtocol::Udp => self.client.call(&udp_create(load_balancer_id, listener)).await,
+            ref other => return Err(unsupported(OP, other)),
+        };
+        result.map(drop).map_err(cloud_error(OP))
+    }
+
+    async fn set_listener(&self, load_balancer_id: &str, change: &ListenerChange) -> CloudResult<()> {
+        const OP: &str = "SetLoadBalancerListenerAttribute";
+        let result = match change.protocol {
+            ListenerProtocol::Tcp => self.client.call(&tcp_set(load_balancer_id, change)).await,
+            ListenerProtocol::Udp => self.client.call(&udp_set(load_balancer_id, change)).await,
+            ref other => return Err(unsupported(OP, other)),
+        };
+        result.map(drop).map_err(cloud_error(OP))
+    }
+
+    async fn start_listener(&self, load_balancer_id: &str, port: u16, protocol: &ListenerProtocol) -> CloudResult<()> {
+        let request = StartLoadBalancerListener::new(load_balancer_id, port, protocol.clone());
+        self.client.call(&request).await.map(drop).map_err(cloud_error("StartLoadBalancerListener"))
+    }
+
+    async fn delete_listener(&self, load_balancer_id: &str, port: u16, protocol: &ListenerProtocol) -> CloudResult<()> {
+        let request = DeleteLoadBalancerListener::new(load_balancer_id, port, protocol.clone());
+        self.client.call(&request).await.map(drop).map_err(cloud_error("DeleteLoadBalancerListener"))
+    }
+
+    async fn create_vserver_group(&self, load_balancer_id: &str, name: &str) -> CloudResult<String> {
+        let request = CreateVServerGroup {
+            load_balancer_id: load_balancer_id.to_owned(),
+            vserver_group_name: Some(name.to_owned()),
+            ..Default::default()
+        };
+        let response = self.client.call(&request).await.map_err(cloud_error("CreateVServerGroup"))?;
+        Ok(response.vserver_group_id)
+    }
+
+    async fn delete_vserver_group(&self, group_id: &str) -> CloudResult<()> {
+        self.client.call(&DeleteVServerGroup::new(group_id)).await.map(drop).map_err(cloud_error("DeleteVServerGroup"))
+    }
+
+    async fn add_backends(&self, group_id: &str, backends: &[Backend]) -> CloudResult<()> {
+        let request = slb::AddVServerGroupBackendServers {
+            vserver_group_id: group_id.to_owned(),
+            backend_servers: servers(backends),
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("AddVServerGroupBackendServers"))
+    }
+
+    async fn remove_backends(&self, group_id: &str, backends: &[Backend]) -> CloudResult<()> {
+        let request = slb::RemoveVServerGroupBackendServers {
+            vserver_group_id: group_id.to_owned(),
+            backend_servers: servers(backends),
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("RemoveVServerGroupBackendServers"))
+    }
+
+    async fn set_backends(&self, group_id: &str, backends: &[Backend]) -> CloudResult<()> {
+        let request = SetVServerGroupAttribute {
+            vserver_group_id: group_id.to_owned(),
+            vserver_group_name: None,
+            backend_servers: servers(backends),
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("SetVServerGroupAttribute"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aliyun_api::{
+        ApiRequest as _, Params,
+        slb::{HealthCheckType, ListenerStatus, Scheduler},
+    };
+
+    use super::*;
+
+    fn params<R: aliyun_api::ApiRequest>(r: &R) -> Vec<(String, String)> {
+        let mut p = Params::new();
+        r.to_params(&mut p);
+        p.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+    }
+
+    #[test]
+    fn listeners_are_read_with_their_managed_attributes() {
+        let json = r#"{"LoadBalancerId":"lb-1","ListenerPort":80,"ListenerProtocol":"tcp","Status":"running",
+            "Scheduler":"rr","VServerGroupId":"rsp-1","Description":"k8s/80/web/default/c1",
+            "TCPListenerConfig":{"HealthCheck":"on","HealthCheckType":"tcp","HealthCheckConnectPort":0,
+            "HealthCheckConnectTimeout":5,"HealthCheckInterval":2,"HealthyThreshold":3,"UnhealthyThreshold":3,
+            "PersistenceTimeout":0,"EstablishedTimeout":900,"ConnectionDrain":"off","ProxyProtocolV2Enabled":false}}"#;
+        let listener: slb::Listener = serde_json::from_str(json).unwrap();
+        let observed = observed_listener(listener).unwrap();
+        assert_eq!(observed.status, Some(ListenerStatus::Running));
+        assert_eq!(observed.vserver_group_id, "rsp-1");
+        let s = &observed.settings;
+        assert_eq!(s.scheduler, Some(Scheduler::Rr));
+        assert_eq!(s.health_check_type, Some(HealthCheckType::Tcp));
+        assert_eq!(s.health_check_connect_port, None, "0 means the backend port");
+        assert_eq!((s.persistence_timeout, s.established_timeout), (Some(0), Some(900)));
+        assert_eq!(s.proxy_protocol_v2, Some(false));
+    }
+
+    #[test]
+    fn listener_changes_send_only_what_changes_and_switch_groups_on() {
+        let change = ListenerChange {
+            port: 80,
+            protocol: ListenerProtocol::Tcp,
+            vserver_group_id: Some("rsp-2".into()),
+            description: None,
+            settings: ListenerSettings { scheduler: Some(Scheduler::Wrr), ..Default::default() },
+        };
+        let mut got = params(&tcp_set("lb-1", &change));
+        got.sort();
+        let want: Vec<(String, String)> = [
+            ("ListenerPort", "80"),
+            ("LoadBalancerId", "lb-1"),
+            ("Scheduler", "wrr"),
+            ("VServerGroup", "on"),
+            ("VServerGroupId", "rsp-2"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn creation_carries_the_client_token_and_tags() {
+        let spec = NewLoadBalancer {
+            name: "a123".into(),
+            tags: vec![Tag::new("kubernetes.do.not.delete", "a123")],
+            client_token: "tok".into(),
+            ..Default::default()
+        };
+        let request = create_request(&spec);
+        assert!(request.idempotent());
+        let p = params(&request);
+        assert!(p.contains(&("ClientToken".into(), "tok".into())));
+        assert!(p.contains(&("Tag.1.Key".into(), "kubernetes.do.not.delete".into())));
+    }
+
+    #[test]
+    fn backends_keep_their_description() {
+        let b = Backend::ecs("i-1", 30080, 100, "k8s/30080/web/default/c1");
+        let wire = serde_json::to_value(vec![to_server(&b)]).unwrap();
+        assert_eq!(
+            wire,
+            serde_json::json!([{"ServerId":"i-1","Weight":"100","Type":"ecs","Port":"30080","Description":"k8s/30080/web/default/c1"}])
+        );
+    }
+}

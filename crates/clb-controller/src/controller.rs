@@ -1,0 +1,239 @@
+//! The kube-runtime wiring: watch Services and EndpointSlices, take nodes from the process's shared Node watch,
+//! and reconcile each Service with per-Service exponential backoff and bounded concurrency.
+//!
+//! Triggers:
+//! * a Service change that matters (spec, annotations, finalizers, deletion, UID, published status);
+//! * a change of the node set as backends see it (readiness, labels, taints, schedulability, provider ID, a node
+//!   appearing or disappearing): every Service is re-checked, which costs a cloud call only for Services whose
+//!   backends actually change, and then only backend calls;
+//! * an EndpointSlice change of a Service with `externalTrafficPolicy: Local`.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
+
+use ccm_kube::{NodeClass, node::classify, node::has_taint, node::ready_status, node_feed::NodeFeed};
+use futures::{Stream, StreamExt as _};
+use k8s_openapi::api::{
+    core::v1::{Node, Service},
+    discovery::v1::EndpointSlice,
+};
+use kube::{
+    Api, Client,
+    runtime::{
+        Controller, WatchStreamExt as _,
+        controller::{Action, Config as ControllerConfig},
+        reflector::{self, ObjectRef, Store},
+        watcher,
+    },
+};
+use tracing::{info, warn};
+
+use crate::{
+    cloud::ClbCloud,
+    config::ClbControllerConfig,
+    eligibility::TAINT_TO_BE_DELETED,
+    error::Error,
+    metrics::ClbMetrics,
+    model::LABEL_SERVICE_NAME,
+    reconcile::{Outcome, Reconciler},
+    service_io::KubeServiceWriter,
+};
+
+/// How often the node set is compared with the last one even without node events (catches deletions, which the
+/// shared feed does not emit).
+const NODE_SWEEP_INTERVAL: Duration = Duration::from_secs(15);
+
+/// What the controller runs with.
+pub struct ClbContext<C> {
+    /// Kubernetes client.
+    pub client: Client,
+    /// The cloud (the [`crate::aliyun::AliyunClb`] adapter in production).
+    pub cloud: C,
+    /// Configuration.
+    pub config: ClbControllerConfig,
+    /// Metrics (register them with the process registry before running).
+    pub metrics: ClbMetrics,
+}
+
+/// Shared state of the running controller.
+struct State<C> {
+    reconciler: Reconciler<C, KubeServiceWriter>,
+    nodes: Store<Node>,
+    slices: Store<EndpointSlice>,
+    failures: Mutex<HashMap<ObjectRef<Service>, u32>>,
+}
+
+/// Runs the CLB service controller until the process stops.
+pub async fn run<C: ClbCloud>(ctx: ClbContext<C>, feed: NodeFeed) {
+    let ClbContext { client, cloud, config, metrics } = ctx;
+    let services: Api<Service> = Api::all(client.clone());
+    let (service_store, service_writer) = reflector::store();
+    let service_stream = watcher(services, watcher::Config::default())
+        .default_backoff()
+        .reflect(service_writer)
+        .applied_objects()
+        .predicate_filter(service_fingerprint, Default::default());
+    let slices_api: Api<EndpointSlice> = Api::all(client.clone());
+    let (slice_store, slice_writer) = reflector::store();
+    let slice_stream = watcher(slices_api, watcher::Config::default().labels(LABEL_SERVICE_NAME))
+        .default_backoff()
+        .reflect(slice_writer)
+        .touched_objects();
+    let writer = KubeServiceWriter::new(client, &config.event_reporter, config.event_instance.clone());
+    let concurrency = config.concurrent_service_syncs;
+    let state = Arc::new(State {
+        reconciler: Reconciler::new(cloud, writer, config, metrics),
+        nodes: feed.store.clone(),
+        slices: slice_store,
+        failures: Mutex::new(HashMap::new()),
+    });
+    let lookup_store = service_store.clone();
+    info!("CLB service controller starting");
+    Controller::for_stream(service_stream, service_store)
+        .watches_stream(slice_stream, move |slice| local_service_of(&lookup_store, &slice))
+        .reconcile_all_on(node_set_changes(feed))
+        .with_config(ControllerConfig::default().concurrency(concurrency))
+        .run(reconcile, error_policy, state)
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                warn!(%error, "service reconcile");
+            }
+        })
+        .await;
+}
+
+async fn reconcile<C: ClbCloud>(service: Arc<Service>, state: Arc<State<C>>) -> Result<Action, Error> {
+    // Never compute backends from a cache that is still filling: that would remove every backend.
+    let (nodes_ready, slices_ready) = futures::join!(state.nodes.wait_until_ready(), state.slices.wait_until_ready());
+    if nodes_ready.is_err() || slices_ready.is_err() {
+        return Ok(Action::requeue(Duration::from_secs(5)));
+    }
+    let nodes = state.nodes.state();
+    let slices = slices_of(&state.slices, &service);
+    let outcome = state.reconciler.reconcile(&service, &nodes, &slices).await?;
+    state.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(&ObjectRef::from_obj(service.as_ref()));
+    Ok(match outcome {
+        Outcome::Ignored | Outcome::Invalid | Outcome::Cleaned => Action::await_change(),
+        Outcome::Cached | Outcome::Unchanged | Outcome::Changed { .. } => {
+            Action::requeue(state.reconciler.config().resync_period)
+        }
+    })
+}
+
+/// Per-Service exponential backoff: 5 s, 10 s, … up to 300 s.
+fn error_policy<C: ClbCloud>(service: Arc<Service>, error: &Error, state: Arc<State<C>>) -> Action {
+    let mut failures = state.failures.lock().unwrap_or_else(PoisonError::into_inner);
+    let count = failures.entry(ObjectRef::from_obj(service.as_ref())).or_insert(0);
+    *count = count.saturating_add(1);
+    let delay = state.reconciler.config().retry_delay(*count);
+    warn!(service = ?service.metadata.name, namespace = ?service.metadata.namespace, %error, ?delay, "retrying");
+    Action::requeue(delay)
+}
+
+/// The EndpointSlices of a Service (only `Local` Services use them).
+fn slices_of(store: &Store<EndpointSlice>, service: &Service) -> Vec<Arc<EndpointSlice>> {
+    let local = service.spec.as_ref().and_then(|s| s.external_traffic_policy.as_deref()) == Some("Local");
+    if !local {
+        return Vec::new();
+    }
+    let name = service.metadata.name.as_deref();
+    store.state_filter(|s| {
+        s.metadata.namespace == service.metadata.namespace
+            && s.metadata.labels.as_ref().and_then(|l| l.get(LABEL_SERVICE_NAME)).map(String::as_str) == name
+    })
+}
+
+/// The Service an EndpointSlice belongs to, if it is a `Local` LoadBalancer Service.
+fn local_service_of(services: &Store<Service>, slice: &EndpointSlice) -> Option<ObjectRef<Service>> {
+    let name = slice.metadata.labels.as_ref()?.get(LABEL_SERVICE_NAME)?;
+    let namespace = slice.metadata.namespace.as_deref()?;
+    let key = ObjectRef::new(name).within(namespace);
+    let service = services.get(&key)?;
+    let spec = service.spec.as_ref()?;
+    let relevant =
+        spec.type_.as_deref() == Some("LoadBalancer") && spec.external_traffic_policy.as_deref() == Some("Local");
+    relevant.then_some(key)
+}
+
+/// Hash of what makes a Service worth reconciling: spec, annotations, finalizers, deletion, UID and the
+/// published ingress (so that a status someone cleared is restored).
+fn service_fingerprint(service: &Service) -> Option<u64> {
+    let mut h = DefaultHasher::new();
+    let spec = serde_json::to_string(&service.spec).unwrap_or_default();
+    let ingress = service
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .map(|lb| lb.ingress.iter().flatten().map(|i| (i.ip.clone(), i.hostname.clone())).collect::<Vec<_>>());
+    (
+        spec,
+        &service.metadata.annotations,
+        &service.metadata.finalizers,
+        service.metadata.deletion_timestamp.is_some(),
+        &service.metadata.uid,
+        ingress,
+    )
+        .hash(&mut h);
+    Some(h.finish())
+}
+
+/// What of a node matters to backends.
+fn node_fingerprint(node: &Node) -> u64 {
+    let mut h = DefaultHasher::new();
+    let class = match classify(node) {
+        NodeClass::Ecs(id) => id.to_string(),
+        other => format!("{other:?}"),
+    };
+    (
+        class,
+        format!("{:?}", ready_status(node)),
+        &node.metadata.labels,
+        node.spec.as_ref().and_then(|s| s.unschedulable),
+        has_taint(node, TAINT_TO_BE_DELETED),
+        node.metadata.deletion_timestamp.is_some(),
+    )
+        .hash(&mut h);
+    h.finish()
+}
+
+/// A stream that yields once each time the node set changes as backends see it.
+fn node_set_changes(feed: NodeFeed) -> impl Stream<Item = ()> + Send + 'static {
+    struct Watch {
+        store: Store<Node>,
+        changes: futures::stream::BoxStream<'static, Arc<Node>>,
+        tick: tokio::time::Interval,
+        known: Option<BTreeMap<String, u64>>,
+    }
+    let watch = Watch {
+        store: feed.store,
+        changes: feed.changes.boxed(),
+        tick: tokio::time::interval(NODE_SWEEP_INTERVAL),
+        known: None,
+    };
+    futures::stream::unfold(watch, |mut w| async move {
+        loop {
+            tokio::select! {
+                changed = w.changes.next() => { changed?; }
+                _ = w.tick.tick() => {}
+            }
+            let now: BTreeMap<String, u64> = w
+                .store
+                .state()
+                .iter()
+                .map(|n| (n.metadata.name.clone().unwrap_or_default(), node_fingerprint(n)))
+                .collect();
+            match &w.known {
+                None => w.known = Some(now),
+                Some(known) if *known != now => {
+                    w.known = Some(now);
+                    return Some(((), w));
+                }
+                Some(_) => {}
+            }
+        }
+    })
+}

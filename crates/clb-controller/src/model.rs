@@ -1,0 +1,762 @@
+//! The desired state of one Service's load balancer, built by a pure function from the Service, its parsed
+//! annotations, the nodes, its EndpointSlices and the controller configuration.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+    hash::{DefaultHasher, Hash, Hasher},
+    sync::Arc,
+};
+
+use aliyun_api::{
+    Tag,
+    slb::{
+        AddressType, HealthCheckType, InstanceChargeType, InternetChargeType, ListenerProtocol,
+        ModificationProtectionStatus, OnOff,
+    },
+};
+use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
+
+use crate::{
+    annotations::{self, CLASS_ANNOTATION, ServiceLbConfig},
+    cloud::{Backend, ListenerSettings},
+    config::ClbControllerConfig,
+    eligibility::{NodeFilter, eligible},
+    naming::{ListenerKey, ServiceOwner, TAG_OWNER, VServerGroupKey, default_load_balancer_name},
+};
+
+/// Label of an EndpointSlice naming its Service.
+pub const LABEL_SERVICE_NAME: &str = "kubernetes.io/service-name";
+/// Path kube-proxy answers health checks on (`healthCheckNodePort`).
+pub const LOCAL_HEALTH_CHECK_PATH: &str = "/healthz";
+/// Weight of a backend when nothing else says.
+pub const DEFAULT_BACKEND_WEIGHT: u32 = 100;
+
+/// Why no desired model could be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ModelError {
+    /// The Service has no UID yet.
+    #[error("the Service has no UID")]
+    MissingUid,
+    /// A port's protocol is neither TCP nor UDP.
+    #[error("port {port}: protocol {protocol} is not supported by Classic Load Balancers (TCP and UDP are)")]
+    UnsupportedProtocol {
+        /// Service port.
+        port: i32,
+        /// Its protocol.
+        protocol: String,
+    },
+    /// A port has no node port (`allocateLoadBalancerNodePorts: false`).
+    #[error("port {0} has no node port; ECS backends need one (set allocateLoadBalancerNodePorts to true)")]
+    MissingNodePort(i32),
+    /// A port number is out of range.
+    #[error("port {0} is out of range")]
+    InvalidPort(i32),
+    /// Internet load balancers are disabled by the cloud-config.
+    #[error("internet-facing load balancers are disabled (cloud-config disablePublicSLB); use address-type intranet")]
+    PublicLoadBalancerDisabled,
+}
+
+/// The load balancer instance wanted. Optional fields are compared only when set (an annotation asked).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LoadBalancerSpec {
+    /// Owned or reused.
+    pub provisioning: Provisioning,
+    /// `"a"` + UID without dashes (32 characters): default name and owner tag value.
+    pub default_name: String,
+    /// Name asked for.
+    pub name: Option<String>,
+    /// Address type asked for (created as `internet` when unset).
+    pub address_type: Option<AddressType>,
+    /// Fixed intranet address.
+    pub address: Option<String>,
+    /// Primary zone.
+    pub master_zone_id: Option<String>,
+    /// Secondary zone.
+    pub slave_zone_id: Option<String>,
+    /// Resource group asked for by annotation.
+    pub resource_group_id: Option<String>,
+    /// Spec.
+    pub spec: Option<String>,
+    /// Instance billing.
+    pub instance_charge_type: Option<InstanceChargeType>,
+    /// Internet billing.
+    pub internet_charge_type: Option<InternetChargeType>,
+    /// Bandwidth.
+    pub bandwidth: Option<u32>,
+    /// Delete protection.
+    pub delete_protection: Option<OnOff>,
+    /// Console modification protection.
+    pub modification_protection: Option<ModificationProtectionStatus>,
+    /// Extra tags.
+    pub additional_tags: BTreeMap<String, String>,
+    /// `force-override-listeners: "true"`: listeners someone else created on the Service's ports are taken over
+    /// instead of being reported as conflicts.
+    pub take_over_listeners: bool,
+    /// Ownership tags of a created load balancer: owner and cluster.
+    pub owner_tags: Vec<(String, String)>,
+    /// Where a new intranet load balancer goes.
+    pub placement: Placement,
+}
+
+/// How a Service's load balancer is obtained.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Provisioning {
+    /// Created and owned by the controller (found again by its tag or name).
+    Owned,
+    /// An existing load balancer named by the `id` annotation; only what the Service owns on it is touched.
+    Reused {
+        /// `lb-…`.
+        id: String,
+        /// `force-override-listeners: "true"`: listeners are managed too.
+        manage_listeners: bool,
+    },
+}
+
+impl LoadBalancerSpec {
+    /// The reused load balancer ID, if any.
+    pub fn reuse_id(&self) -> Option<&str> {
+        match &self.provisioning {
+            Provisioning::Reused { id, .. } => Some(id),
+            Provisioning::Owned => None,
+        }
+    }
+
+    /// Whether listeners are managed on this load balancer.
+    pub fn manages_listeners(&self) -> bool {
+        match &self.provisioning {
+            Provisioning::Reused { manage_listeners, .. } => *manage_listeners,
+            Provisioning::Owned => true,
+        }
+    }
+
+    /// The owner tag value (`kubernetes.do.not.delete=<default name>`).
+    pub fn owner_tag(&self) -> (&str, &str) {
+        (TAG_OWNER, &self.default_name)
+    }
+}
+
+/// Where a new load balancer is placed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Placement {
+    /// VPC (intranet).
+    pub vpc_id: Option<String>,
+    /// vSwitches to try in order (intranet); empty for internet load balancers.
+    pub vswitches: Vec<String>,
+    /// Whether the vSwitch came from the annotation (then no other is tried).
+    pub vswitch_from_annotation: bool,
+    /// Resource group for creation (annotation, else cloud-config).
+    pub resource_group_id: Option<String>,
+}
+
+/// One listener wanted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ListenerSpec {
+    /// Port and owner; printed, it is the description.
+    pub key: ListenerKey,
+    /// Protocol.
+    pub protocol: ListenerProtocol,
+    /// The vServer group it forwards to.
+    pub group: VServerGroupKey,
+    /// Attributes asked for.
+    pub settings: ListenerSettings,
+    /// When the listener still checks kube-proxy's `/healthz` on another port (left over from
+    /// `externalTrafficPolicy: Local`) and nothing asks for that any more: switch back to a TCP check on this port
+    /// (the node port), since the health check node port goes away with the Local policy.
+    pub reset_health_check: Option<u16>,
+}
+
+/// One vServer group wanted, with its backends (sorted by server and port).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct VServerGroupSpec {
+    /// Name (ownership key).
+    pub key: VServerGroupKey,
+    /// Backends.
+    pub backends: Vec<Backend>,
+}
+
+/// Everything wanted for one Service.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DesiredClb {
+    /// The owning Service.
+    pub owner: ServiceOwner,
+    /// The instance.
+    pub load_balancer: LoadBalancerSpec,
+    /// Listeners (empty when a reused load balancer's listeners are not managed).
+    pub listeners: Vec<ListenerSpec>,
+    /// vServer groups, one per distinct node port.
+    pub vserver_groups: Vec<VServerGroupSpec>,
+    /// Hostname to publish instead of the address.
+    pub hostname: Option<String>,
+    /// Addresses the Service status already publishes (never silently replaced by a new load balancer).
+    pub published_addresses: Vec<String>,
+}
+
+impl DesiredClb {
+    /// A fingerprint of the whole desired cloud state (changes when anything, backends included, changes; the
+    /// published addresses are an input, not part of it).
+    pub fn fingerprint(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        (&self.owner, &self.load_balancer, &self.listeners, &self.vserver_groups, &self.hostname).hash(&mut h);
+        h.finish()
+    }
+
+    /// A fingerprint of everything but the backends: when it is unchanged, only backends need work.
+    pub fn shape_fingerprint(&self) -> u64 {
+        let mut h = DefaultHasher::new();
+        (&self.owner, &self.load_balancer, &self.listeners, &self.hostname).hash(&mut h);
+        self.vserver_groups.iter().map(|g| &g.key).collect::<Vec<_>>().hash(&mut h);
+        h.finish()
+    }
+
+    /// Whether some vServer group has no backend at all.
+    pub fn has_empty_group(&self) -> bool {
+        self.vserver_groups.iter().any(|g| g.backends.is_empty())
+    }
+}
+
+impl fmt::Display for DesiredClb {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "load balancer for {}", self.owner)?;
+        for l in &self.listeners {
+            writeln!(f, "  listener {}/{} -> {} ({})", l.protocol, l.key.port, l.group, l.settings)?;
+        }
+        for g in &self.vserver_groups {
+            writeln!(f, "  vserver group {} with {} backend(s)", g.key, g.backends.len())?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether the controller handles this Service: `type: LoadBalancer`, no `loadBalancerClass`, and none of the Go
+/// CCM's opt-out annotations (`service.beta.kubernetes.io/class`, `…-loadbalancer-tunnel-type`).
+pub fn wants_load_balancer(service: &Service) -> bool {
+    let Some(spec) = service.spec.as_ref() else { return false };
+    let annotations = service.metadata.annotations.as_ref();
+    spec.type_.as_deref() == Some("LoadBalancer")
+        && spec.load_balancer_class.is_none()
+        && !annotations.is_some_and(|a| a.contains_key(CLASS_ANNOTATION))
+        && annotations::lookup(annotations, annotations::keys::TUNNEL_TYPE).is_none()
+}
+
+/// Builds the desired model of `service`.
+pub fn build_desired(
+    service: &Service,
+    lb_config: &ServiceLbConfig,
+    nodes: &[Arc<k8s_openapi::api::core::v1::Node>],
+    endpoint_slices: &[Arc<EndpointSlice>],
+    config: &ClbControllerConfig,
+) -> Result<DesiredClb, ModelError> {
+    let uid = service.metadata.uid.as_deref().filter(|u| !u.is_empty()).ok_or(ModelError::MissingUid)?;
+    let owner = ServiceOwner::new(
+        service.metadata.namespace.clone().unwrap_or_default(),
+        service.metadata.name.clone().unwrap_or_default(),
+        config.cluster_id.clone(),
+    );
+    let load_balancer = load_balancer_spec(uid, lb_config, config)?;
+    let ports = service_ports(service)?;
+    let weights = backend_weights(service, lb_config, nodes, endpoint_slices);
+    let mut groups: BTreeMap<VServerGroupKey, VServerGroupSpec> = BTreeMap::new();
+    let mut listeners = Vec::new();
+    for port in &ports {
+        let key = owner.group_key(port.node_port.to_string());
+        groups.entry(key.clone()).or_insert_with(|| VServerGroupSpec {
+            backends: weights
+                .iter()
+                .map(|(id, w)| Backend::ecs(id.clone(), port.node_port, *w, key.to_string()))
+                .collect(),
+            key: key.clone(),
+        });
+        if load_balancer.manages_listeners() {
+            let settings = listener_settings(&port.protocol, lb_config, local_health_check_port(service));
+            let unconfigured = settings.health_check_type.is_none()
+                && settings.health_check_uri.is_none()
+                && settings.health_check_connect_port.is_none();
+            listeners.push(ListenerSpec {
+                key: owner.listener_key(port.port),
+                reset_health_check: (port.protocol == ListenerProtocol::Tcp && unconfigured).then_some(port.node_port),
+                settings,
+                protocol: port.protocol.clone(),
+                group: key,
+            });
+        }
+    }
+    Ok(DesiredClb {
+        owner,
+        load_balancer,
+        listeners,
+        vserver_groups: groups.into_values().collect(),
+        hostname: lb_config.hostname.clone(),
+        published_addresses: published_addresses(service),
+    })
+}
+
+/// One Service port, checked.
+struct PortSpec {
+    port: u16,
+    node_port: u16,
+    protocol: ListenerProtocol,
+}
+
+fn service_ports(service: &Service) -> Result<Vec<PortSpec>, ModelError> {
+    let ports = service.spec.as_ref().and_then(|s| s.ports.as_ref()).map(Vec::as_slice).unwrap_or_default();
+    ports
+        .iter()
+        .map(|p| {
+            let protocol = match p.protocol.as_deref().unwrap_or("TCP") {
+                "TCP" => ListenerProtocol::Tcp,
+                "UDP" => ListenerProtocol::Udp,
+                other => return Err(ModelError::UnsupportedProtocol { port: p.port, protocol: other.to_owned() }),
+            };
+            let node_port = p.node_port.filter(|n| *n > 0).ok_or(ModelError::MissingNodePort(p.port))?;
+            Ok(PortSpec {
+                port: u16::try_from(p.port).map_err(|_| ModelError::InvalidPort(p.port))?,
+                node_port: u16::try_from(node_port).map_err(|_| ModelError::InvalidPort(node_port))?,
+                protocol,
+            })
+        })
+        .collect()
+}
+
+fn load_balancer_spec(
+    uid: &str,
+    lb: &ServiceLbConfig,
+    config: &ClbControllerConfig,
+) -> Result<LoadBalancerSpec, ModelError> {
+    let default_name = default_load_balancer_name(uid);
+    let provisioning = match &lb.load_balancer_id {
+        Some(id) => Provisioning::Reused { id: id.clone(), manage_listeners: lb.force_override_listeners },
+        None => Provisioning::Owned,
+    };
+    let intranet = lb.address_type_or_default() == AddressType::Intranet;
+    if !intranet && config.disable_public_slb && provisioning == Provisioning::Owned {
+        return Err(ModelError::PublicLoadBalancerDisabled);
+    }
+    let placement = Placement {
+        vpc_id: intranet.then(|| config.vpc_id.clone()).filter(|v| !v.is_empty()),
+        vswitches: if intranet { vswitch_candidates(uid, lb, config) } else { Vec::new() },
+        vswitch_from_annotation: lb.vswitch_id.is_some(),
+        resource_group_id: lb.resource_group_id.clone().or_else(|| config.resource_group_id.clone()),
+    };
+    Ok(LoadBalancerSpec {
+        provisioning,
+        owner_tags: vec![
+            (TAG_OWNER.to_owned(), default_name.clone()),
+            (config.cluster_tag_key.clone(), config.cluster_id.clone()),
+        ],
+        default_name,
+        take_over_listeners: lb.force_override_listeners,
+        name: lb.name.clone(),
+        address_type: lb.address_type.clone(),
+        address: lb.address.clone(),
+        master_zone_id: lb.master_zone_id.clone(),
+        slave_zone_id: lb.slave_zone_id.clone(),
+        resource_group_id: lb.resource_group_id.clone(),
+        spec: lb.spec.clone(),
+        instance_charge_type: lb.instance_charge_type.clone(),
+        internet_charge_type: lb.internet_charge_type.clone(),
+        bandwidth: lb.bandwidth,
+        delete_protection: lb.delete_protection.clone(),
+        modification_protection: lb.modification_protection.clone(),
+        additional_tags: lb.additional_tags.clone(),
+        placement,
+    })
+}
+
+/// The vSwitches a new intranet load balancer may use: the annotation's, else the cloud-config's (those in the
+/// master zone first when one is asked for), starting at a position derived from the UID so that Services
+/// spread over the vSwitches like the Go CCM's random pick, but deterministically.
+fn vswitch_candidates(uid: &str, lb: &ServiceLbConfig, config: &ClbControllerConfig) -> Vec<String> {
+    if let Some(vsw) = &lb.vswitch_id {
+        return vec![vsw.clone()];
+    }
+    let mut all: Vec<String> = config.vswitches.iter().map(|v| v.vswitch_id.clone()).collect();
+    if all.is_empty() {
+        return all;
+    }
+    let mut h = DefaultHasher::new();
+    uid.hash(&mut h);
+    let start = usize::try_from(h.finish() % all.len() as u64).unwrap_or(0);
+    all.rotate_left(start);
+    if let Some(zone) = &lb.master_zone_id {
+        let in_zone: BTreeSet<&str> =
+            config.vswitches.iter().filter(|v| &v.zone_id == zone).map(|v| v.vswitch_id.as_str()).collect();
+        all.sort_by_key(|v| !in_zone.contains(v.as_str()));
+    }
+    all
+}
+
+/// The listener attributes asked for, for one protocol.
+fn listener_settings(
+    protocol: &ListenerProtocol,
+    lb: &ServiceLbConfig,
+    local_hc_port: Option<u16>,
+) -> ListenerSettings {
+    let hc = &lb.health_check;
+    let mut s = ListenerSettings {
+        scheduler: lb.scheduler.clone(),
+        health_check_switch: hc.switch.clone(),
+        health_check_connect_port: hc.connect_port,
+        health_check_connect_timeout: hc.connect_timeout,
+        health_check_interval: hc.interval,
+        healthy_threshold: hc.healthy_threshold,
+        unhealthy_threshold: hc.unhealthy_threshold,
+        proxy_protocol_v2: lb.proxy_protocol,
+        ..Default::default()
+    };
+    if *protocol == ListenerProtocol::Tcp {
+        s.persistence_timeout = lb.persistence_timeout;
+        s.established_timeout = lb.established_timeout;
+        s.health_check_type = hc.check_type.clone();
+        s.health_check_uri = hc.uri.clone();
+        s.health_check_domain = hc.domain.clone();
+        s.health_check_http_code = hc.http_code.clone();
+        s.connection_drain = lb.connection_drain.clone();
+        s.connection_drain_timeout = lb.connection_drain_timeout;
+        apply_local_health_check(&mut s, local_hc_port);
+    }
+    s
+}
+
+/// `externalTrafficPolicy: Local`: check kube-proxy's `/healthz` on the health check node port, unless the
+/// annotations configure the health check themselves or switch it off.
+fn apply_local_health_check(s: &mut ListenerSettings, local_hc_port: Option<u16>) {
+    let Some(port) = local_hc_port else { return };
+    let user_configured =
+        s.health_check_type.is_some() || s.health_check_uri.is_some() || s.health_check_connect_port.is_some();
+    if user_configured || s.health_check_switch == Some(OnOff::Off) {
+        return;
+    }
+    s.health_check_type = Some(HealthCheckType::Http);
+    s.health_check_uri = Some(LOCAL_HEALTH_CHECK_PATH.to_owned());
+    s.health_check_connect_port = Some(port);
+}
+
+fn is_local(service: &Service) -> bool {
+    service.spec.as_ref().and_then(|s| s.external_traffic_policy.as_deref()) == Some("Local")
+}
+
+fn local_health_check_port(service: &Service) -> Option<u16> {
+    if !is_local(service) {
+        return None;
+    }
+    let port = service.spec.as_ref()?.health_check_node_port?;
+    u16::try_from(port).ok().filter(|p| *p > 0)
+}
+
+/// Backend instance IDs and weights: every eligible node (Cluster), or eligible nodes with ready local endpoints
+/// weighted by their count (Local).
+fn backend_weights(
+    service: &Service,
+    lb: &ServiceLbConfig,
+    nodes: &[Arc<k8s_openapi::api::core::v1::Node>],
+    slices: &[Arc<EndpointSlice>],
+) -> BTreeMap<String, u32> {
+    let filter =
+        NodeFilter { required_labels: Some(&lb.backend_labels), drop_unschedulable: lb.remove_unscheduled_backend };
+    let eligible_nodes = nodes.iter().filter_map(|n| {
+        let id = eligible(n, &filter).ok()?;
+        Some((n.metadata.name.clone().unwrap_or_default(), id.instance_id().to_owned()))
+    });
+    if !is_local(service) {
+        let weight = lb.default_weight.unwrap_or(DEFAULT_BACKEND_WEIGHT);
+        return eligible_nodes.map(|(_, id)| (id, weight)).collect();
+    }
+    let per_node = ready_endpoints_per_node(service, slices);
+    let mut weights = BTreeMap::new();
+    for (name, id) in eligible_nodes {
+        if let Some(count) = per_node.get(&name) {
+            let w = weights.entry(id).or_insert(0u32);
+            *w = (*w + count).min(DEFAULT_BACKEND_WEIGHT);
+        }
+    }
+    weights
+}
+
+/// Ready, non-terminating endpoints of the Service per node name, each address counted once. IPv4 slices are
+/// used when there are any (dual-stack Services have a slice per family), else IPv6.
+pub fn ready_endpoints_per_node(service: &Service, slices: &[Arc<EndpointSlice>]) -> BTreeMap<String, u32> {
+    let name = service.metadata.name.as_deref();
+    let namespace = service.metadata.namespace.as_deref();
+    let own: Vec<&EndpointSlice> = slices
+        .iter()
+        .map(Arc::as_ref)
+        .filter(|s| s.metadata.namespace.as_deref() == namespace)
+        .filter(|s| s.metadata.labels.as_ref().and_then(|l| l.get(LABEL_SERVICE_NAME)).map(String::as_str) == name)
+        .collect();
+    let family = if own.iter().any(|s| s.address_type == "IPv4") { "IPv4" } else { "IPv6" };
+    let mut seen = BTreeSet::new();
+    let mut counts = BTreeMap::new();
+    for endpoint in own.iter().filter(|s| s.address_type == family).flat_map(|s| s.endpoints.iter().flatten()) {
+        let conditions = endpoint.conditions.as_ref();
+        let ready = conditions.and_then(|c| c.ready).unwrap_or(false);
+        let terminating = conditions.and_then(|c| c.terminating).unwrap_or(false);
+        let (Some(node), Some(address)) = (endpoint.node_name.as_ref(), endpoint.addresses.first()) else { continue };
+        if ready && !terminating && seen.insert(address.clone()) {
+            *counts.entry(node.clone()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+fn published_addresses(service: &Service) -> Vec<String> {
+    service
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|lb| lb.ingress.as_ref())
+        .map(|ingress| ingress.iter().filter_map(|i| i.ip.clone()).collect())
+        .unwrap_or_default()
+}
+
+impl LoadBalancerSpec {
+    /// The tags a new load balancer is created with: ownership tags, then additional ones.
+    pub fn creation_tags(&self) -> Vec<Tag> {
+        self.owner_tags
+            .iter()
+            .map(|(k, v)| Tag::new(k.clone(), v.clone()))
+            .chain(self.additional_tags.iter().map(|(k, v)| Tag::new(k.clone(), v.clone())))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::eligibility::tests::{ready_node, with_label};
+    use k8s_openapi::api::{
+        core::v1::{Node, ServicePort, ServiceSpec},
+        discovery::v1::{Endpoint, EndpointConditions},
+    };
+
+    pub(crate) const UID: &str = "5e1b7c0d-4f2a-4b8e-9a31-0c2d3e4f5a6b";
+
+    pub(crate) fn config() -> ClbControllerConfig {
+        ClbControllerConfig {
+            cluster_id: "c1".into(),
+            region: "cn-hangzhou".into(),
+            vpc_id: "vpc-1".into(),
+            vswitches: crate::config::parse_vswitch_list("cn-hangzhou-b:vsw-b,cn-hangzhou-c:vsw-c").0,
+            ..Default::default()
+        }
+    }
+
+    /// Service `default/web` of type LoadBalancer with TCP port 80 → node port 30080.
+    pub(crate) fn service() -> Service {
+        let mut s = Service::default();
+        s.metadata.name = Some("web".into());
+        s.metadata.namespace = Some("default".into());
+        s.metadata.uid = Some(UID.into());
+        s.spec = Some(ServiceSpec {
+            type_: Some("LoadBalancer".into()),
+            ports: Some(vec![ServicePort {
+                port: 80,
+                node_port: Some(30080),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        });
+        s
+    }
+
+    pub(crate) fn annotate(mut s: Service, key: &str, value: &str) -> Service {
+        s.metadata
+            .annotations
+            .get_or_insert_default()
+            .insert(format!("{}{key}", annotations::ANNOTATION_PREFIX), value.into());
+        s
+    }
+
+    pub(crate) fn nodes(names: &[&str]) -> Vec<Arc<Node>> {
+        names.iter().map(|n| Arc::new(ready_node(n))).collect()
+    }
+
+    fn slice(service: &str, endpoints: &[(&str, &str, bool)]) -> Arc<EndpointSlice> {
+        let mut s = EndpointSlice { address_type: "IPv4".into(), ..Default::default() };
+        s.metadata.namespace = Some("default".into());
+        s.metadata.labels = Some([(LABEL_SERVICE_NAME.to_string(), service.to_string())].into());
+        s.endpoints = Some(
+            endpoints
+                .iter()
+                .map(|(ip, node, ready)| Endpoint {
+                    addresses: vec![ip.to_string()],
+                    node_name: Some(node.to_string()),
+                    conditions: Some(EndpointConditions { ready: Some(*ready), ..Default::default() }),
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        Arc::new(s)
+    }
+
+    pub(crate) fn desired(service: &Service, nodes: &[Arc<Node>]) -> DesiredClb {
+        let lb = ServiceLbConfig::parse(service.metadata.annotations.as_ref()).unwrap();
+        build_desired(service, &lb, nodes, &[], &config()).unwrap()
+    }
+
+    #[test]
+    fn cluster_policy_uses_every_eligible_node_at_weight_100() {
+        let mut all = nodes(&["a", "b"]);
+        all.push(Arc::new(with_label(ready_node("cp"), "node-role.kubernetes.io/control-plane", "")));
+        let d = desired(&service(), &all);
+        assert_eq!(d.listeners.len(), 1);
+        let l = &d.listeners[0];
+        assert_eq!(l.key.to_string(), "k8s/80/web/default/c1");
+        assert_eq!(l.group.to_string(), "k8s/30080/web/default/c1");
+        assert!(l.settings.is_empty(), "no annotation asks for anything");
+        let g = &d.vserver_groups[0];
+        assert_eq!(
+            g.backends,
+            vec![
+                Backend::ecs("i-a", 30080, 100, "k8s/30080/web/default/c1"),
+                Backend::ecs("i-b", 30080, 100, "k8s/30080/web/default/c1"),
+            ]
+        );
+        assert_eq!(d.load_balancer.default_name, "a5e1b7c0d4f2a4b8e9a310c2d3e4f5a6");
+        assert_eq!(
+            d.load_balancer.owner_tags,
+            vec![
+                ("kubernetes.do.not.delete".to_string(), "a5e1b7c0d4f2a4b8e9a310c2d3e4f5a6".to_string()),
+                ("ack.aliyun.com".to_string(), "c1".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn default_weight_annotation_sets_cluster_weights() {
+        let s = annotate(service(), "default-weight", "30");
+        let d = desired(&s, &nodes(&["a"]));
+        assert_eq!(d.vserver_groups[0].backends[0].weight, 30);
+    }
+
+    #[test]
+    fn local_policy_weights_nodes_by_ready_local_endpoints_and_checks_healthz() {
+        let mut s = service();
+        let spec = s.spec.as_mut().unwrap();
+        spec.external_traffic_policy = Some("Local".into());
+        spec.health_check_node_port = Some(32000);
+        let slices = vec![
+            slice("web", &[("10.0.0.1", "a", true), ("10.0.0.2", "a", true), ("10.0.0.3", "b", false)]),
+            slice("web", &[("10.0.0.1", "a", true), ("10.0.0.4", "c", true)]),
+            slice("other", &[("10.0.0.9", "b", true)]),
+        ];
+        let lb = ServiceLbConfig::default();
+        let d = build_desired(&s, &lb, &nodes(&["a", "b", "c"]), &slices, &config()).unwrap();
+        let weights: Vec<(String, u32)> =
+            d.vserver_groups[0].backends.iter().map(|b| (b.server_id.clone(), b.weight)).collect();
+        assert_eq!(weights, vec![("i-a".to_string(), 2), ("i-c".to_string(), 1)]);
+        let settings = &d.listeners[0].settings;
+        assert_eq!(settings.health_check_type, Some(HealthCheckType::Http));
+        assert_eq!(settings.health_check_uri.as_deref(), Some("/healthz"));
+        assert_eq!(settings.health_check_connect_port, Some(32000));
+    }
+
+    #[test]
+    fn local_policy_skips_ineligible_nodes_and_keeps_user_health_checks() {
+        let mut s = annotate(service(), "health-check-type", "tcp");
+        let spec = s.spec.as_mut().unwrap();
+        spec.external_traffic_policy = Some("Local".into());
+        spec.health_check_node_port = Some(32000);
+        let mut b = ready_node("b");
+        b.status.as_mut().unwrap().conditions.as_mut().unwrap()[0].status = "False".into();
+        let all = vec![Arc::new(ready_node("a")), Arc::new(b)];
+        let slices = vec![slice("web", &[("10.0.0.1", "a", true), ("10.0.0.2", "b", true)])];
+        let lb = ServiceLbConfig::parse(s.metadata.annotations.as_ref()).unwrap();
+        let d = build_desired(&s, &lb, &all, &slices, &config()).unwrap();
+        assert_eq!(d.vserver_groups[0].backends.len(), 1);
+        assert_eq!(d.listeners[0].settings.health_check_type, Some(HealthCheckType::Tcp));
+        assert_eq!(d.listeners[0].settings.health_check_uri, None);
+    }
+
+    #[test]
+    fn backend_label_and_unschedulable_filters() {
+        let s = annotate(annotate(service(), "backend-label", "pool=web"), "remove-unscheduled-backend", "on");
+        let mut cordoned = with_label(ready_node("c"), "pool", "web");
+        cordoned.spec.as_mut().unwrap().unschedulable = Some(true);
+        let all =
+            vec![Arc::new(with_label(ready_node("a"), "pool", "web")), Arc::new(ready_node("b")), Arc::new(cordoned)];
+        let d = desired(&s, &all);
+        let ids: Vec<&str> = d.vserver_groups[0].backends.iter().map(|b| b.server_id.as_str()).collect();
+        assert_eq!(ids, ["i-a"]);
+    }
+
+    #[test]
+    fn udp_ports_get_udp_listeners_and_tcp_only_settings_are_dropped() {
+        let mut s = annotate(annotate(service(), "persistence-timeout", "10"), "scheduler", "wrr");
+        s.spec.as_mut().unwrap().ports.as_mut().unwrap().push(ServicePort {
+            port: 53,
+            node_port: Some(30053),
+            protocol: Some("UDP".into()),
+            ..Default::default()
+        });
+        let d = desired(&s, &nodes(&["a"]));
+        assert_eq!(d.listeners.len(), 2);
+        let udp = d.listeners.iter().find(|l| l.protocol == ListenerProtocol::Udp).unwrap();
+        assert_eq!(udp.settings.persistence_timeout, None);
+        assert!(udp.settings.scheduler.is_some());
+        assert_eq!(d.vserver_groups.len(), 2);
+    }
+
+    #[test]
+    fn unsupported_ports_are_model_errors() {
+        let mut s = service();
+        s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].protocol = Some("SCTP".into());
+        let lb = ServiceLbConfig::default();
+        assert!(matches!(build_desired(&s, &lb, &[], &[], &config()), Err(ModelError::UnsupportedProtocol { .. })));
+        let mut s = service();
+        s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].node_port = None;
+        assert_eq!(build_desired(&s, &lb, &[], &[], &config()), Err(ModelError::MissingNodePort(80)));
+    }
+
+    #[test]
+    fn reused_load_balancers_without_override_get_no_listeners() {
+        let s = annotate(service(), "id", "lb-user");
+        let d = desired(&s, &nodes(&["a"]));
+        assert!(d.listeners.is_empty());
+        assert_eq!(d.vserver_groups.len(), 1);
+        assert_eq!(d.load_balancer.reuse_id(), Some("lb-user"));
+        let s = annotate(s, "force-override-listeners", "true");
+        assert_eq!(desired(&s, &nodes(&["a"])).listeners.len(), 1);
+    }
+
+    #[test]
+    fn intranet_placement_uses_the_annotation_or_the_config_vswitches() {
+        let s = annotate(service(), "address-type", "intranet");
+        let d = desired(&s, &[]);
+        let mut got = d.load_balancer.placement.vswitches.clone();
+        got.sort();
+        assert_eq!(got, ["vsw-b", "vsw-c"]);
+        assert_eq!(d.load_balancer.placement.vpc_id.as_deref(), Some("vpc-1"));
+        let zoned = annotate(s.clone(), "master-zoneid", "cn-hangzhou-c");
+        assert_eq!(desired(&zoned, &[]).load_balancer.placement.vswitches[0], "vsw-c");
+        let pinned = annotate(s, "vswitch-id", "vsw-x");
+        assert_eq!(desired(&pinned, &[]).load_balancer.placement.vswitches, ["vsw-x"]);
+        assert!(desired(&service(), &[]).load_balancer.placement.vswitches.is_empty());
+    }
+
+    #[test]
+    fn which_services_are_ours() {
+        assert!(wants_load_balancer(&service()));
+        let mut classed = service();
+        classed.spec.as_mut().unwrap().load_balancer_class = Some("metallb.io/metallb".into());
+        assert!(!wants_load_balancer(&classed));
+        let mut opted_out = service();
+        opted_out.metadata.annotations = Some([(CLASS_ANNOTATION.to_string(), "x".to_string())].into());
+        assert!(!wants_load_balancer(&opted_out));
+        assert!(!wants_load_balancer(&annotate(service(), "tunnel-type", "x")));
+        let mut node_port = service();
+        node_port.spec.as_mut().unwrap().type_ = Some("NodePort".into());
+        assert!(!wants_load_balancer(&node_port));
+    }
+
+    #[test]
+    fn fingerprints_separate_backends_from_shape() {
+        let a = desired(&service(), &nodes(&["a"]));
+        let b = desired(&service(), &nodes(&["a", "b"]));
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.shape_fingerprint(), b.shape_fingerprint());
+        let c = desired(&annotate(service(), "scheduler", "wrr"), &nodes(&["a"]));
+        assert_ne!(a.shape_fingerprint(), c.shape_fingerprint());
+    }
+}

@@ -1,0 +1,160 @@
+//! Reading the cloud: finding a Service's load balancer and describing what is on it.
+
+use crate::{
+    cloud::{Backend, ClbCloud, CloudError, ObservedListener, ObservedLoadBalancer},
+    naming::{ServiceOwner, TAG_OWNER},
+};
+
+/// How a Service's load balancer is looked up: by the `id` annotation, else by the ownership tag, else by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerLookup {
+    /// The `id` annotation.
+    pub reuse_id: Option<String>,
+    /// `"a"` + UID without dashes: owner tag value and default name.
+    pub default_name: String,
+}
+
+/// How the load balancer was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FoundBy {
+    /// By the `id` annotation.
+    Id,
+    /// By the `kubernetes.do.not.delete` tag.
+    Tag,
+    /// By the default name.
+    Name,
+}
+
+/// How much to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObserveScope {
+    /// Listeners, and the Service's vServer groups with their backends.
+    Full,
+    /// Only the Service's vServer groups with their backends (node and endpoint churn).
+    BackendsOnly,
+    /// Listeners, and every vServer group with its backends (cleanup of a reused load balancer).
+    Everything,
+    /// Only the instance.
+    Instance,
+}
+
+/// A vServer group on the load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedVServerGroup {
+    /// `rsp-…`.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Backends, when they were read.
+    pub backends: Option<Vec<Backend>>,
+}
+
+/// What the cloud has for a Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedClb {
+    /// The instance.
+    pub load_balancer: ObservedLoadBalancer,
+    /// How it was found.
+    pub found_by: FoundBy,
+    /// Listeners, when they were read (not for backend-only work).
+    pub listeners: Option<Vec<ObservedListener>>,
+    /// vServer groups (all of them; backends only where read).
+    pub vserver_groups: Vec<ObservedVServerGroup>,
+}
+
+impl ObservedClb {
+    /// The group named `name`, if any.
+    pub fn group_named(&self, name: &str) -> Option<&ObservedVServerGroup> {
+        self.vserver_groups.iter().find(|g| g.name == name)
+    }
+
+    /// Whether the owner tag says this Service's controller created the load balancer.
+    pub fn is_owned_by(&self, default_name: &str) -> bool {
+        self.load_balancer.tags.get(TAG_OWNER).map(String::as_str) == Some(default_name)
+    }
+}
+
+/// Why observing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ObserveError {
+    /// A cloud call failed.
+    #[error(transparent)]
+    Cloud(#[from] CloudError),
+    /// More than one load balancer matches the tag or name.
+    #[error("{count} load balancers match {by} {value:?} ({ids}); expected at most one")]
+    Ambiguous {
+        /// `tag` or `name`.
+        by: &'static str,
+        /// The value looked for.
+        value: String,
+        /// How many matched.
+        count: usize,
+        /// Their IDs.
+        ids: String,
+    },
+}
+
+/// Finds the load balancer of a Service: by ID, else by owner tag, else by default name.
+pub async fn find_load_balancer<C: ClbCloud>(
+    cloud: &C,
+    lookup: &LoadBalancerLookup,
+) -> Result<Option<(ObservedLoadBalancer, FoundBy)>, ObserveError> {
+    if let Some(id) = &lookup.reuse_id {
+        return Ok(cloud.describe_load_balancer(id).await?.map(|lb| (lb, FoundBy::Id)));
+    }
+    let by_tag = cloud.find_load_balancers_by_tag(TAG_OWNER, &lookup.default_name).await?;
+    let (candidates, found_by, by) = if by_tag.is_empty() {
+        (cloud.find_load_balancers_by_name(&lookup.default_name).await?, FoundBy::Name, "name")
+    } else {
+        (by_tag, FoundBy::Tag, "tag")
+    };
+    match candidates.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(cloud.describe_load_balancer(&one.id).await?.map(|lb| (lb, found_by))),
+        many => Err(ObserveError::Ambiguous {
+            by,
+            value: lookup.default_name.clone(),
+            count: many.len(),
+            ids: many.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
+/// Finds the load balancer and reads what `scope` asks for; `None` if there is no load balancer.
+pub async fn observe<C: ClbCloud>(
+    cloud: &C,
+    lookup: &LoadBalancerLookup,
+    owner: &ServiceOwner,
+    scope: ObserveScope,
+) -> Result<Option<ObservedClb>, ObserveError> {
+    let Some((load_balancer, found_by)) = find_load_balancer(cloud, lookup).await? else { return Ok(None) };
+    let id = load_balancer.id.clone();
+    let listeners = match scope {
+        ObserveScope::Full | ObserveScope::Everything => Some(cloud.describe_listeners(&id).await?),
+        ObserveScope::BackendsOnly | ObserveScope::Instance => None,
+    };
+    let vserver_groups = match scope {
+        ObserveScope::Instance => Vec::new(),
+        _ => observe_groups(cloud, &id, owner, scope == ObserveScope::Everything).await?,
+    };
+    Ok(Some(ObservedClb { load_balancer, found_by, listeners, vserver_groups }))
+}
+
+/// Every vServer group; backends of the Service's own groups (or of all, with `all_backends`).
+async fn observe_groups<C: ClbCloud>(
+    cloud: &C,
+    load_balancer_id: &str,
+    owner: &ServiceOwner,
+    all_backends: bool,
+) -> Result<Vec<ObservedVServerGroup>, CloudError> {
+    let mut groups = Vec::new();
+    for summary in cloud.describe_vserver_groups(load_balancer_id).await? {
+        let backends = if all_backends || owner.owns_group_key(&summary.name) {
+            Some(cloud.describe_vserver_group_backends(&summary.id).await?)
+        } else {
+            None
+        };
+        groups.push(ObservedVServerGroup { id: summary.id, name: summary.name, backends });
+    }
+    Ok(groups)
+}

@@ -1,0 +1,377 @@
+//! One Service, start to end: validate → model → observe → plan → apply → status, with the finalizer added before
+//! any cloud call, cleanup on deletion or when the Service stops wanting a load balancer, and events throughout.
+//!
+//! The reconciler remembers, per Service, what it last made true. When the desired model is unchanged (and the
+//! resync period has not passed) it makes no cloud call at all; when only backends changed (node or endpoint
+//! churn) it reads and writes only vServer group backends, never listeners or load balancer attributes.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::Instant,
+};
+
+use k8s_openapi::api::{
+    core::v1::{LoadBalancerIngress, Node, Service},
+    discovery::v1::EndpointSlice,
+};
+use rand::Rng as _;
+use tracing::{debug, info};
+
+use crate::{
+    annotations::{self, ServiceLbConfig, keys},
+    apply::{ApplyOutcome, Executor},
+    cloud::ClbCloud,
+    config::ClbControllerConfig,
+    error::Error,
+    metrics::ClbMetrics,
+    model::{DesiredClb, build_desired, wants_load_balancer},
+    naming::{ServiceOwner, TAG_OWNER, default_load_balancer_name},
+    observe::{LoadBalancerLookup, ObserveScope, ObservedClb, observe},
+    plan::{ClbPlan, CleanupMode, plan_cleanup, plan_ensure},
+    service_io::{
+        ServiceEvent, ServiceWriter, current_ingress, has_finalizer, has_our_finalizer, ingress_identity, reasons,
+    },
+};
+
+/// What a reconcile did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not a Service for this controller, nothing to clean.
+    Ignored,
+    /// Invalid annotations: reported, nothing changed.
+    Invalid,
+    /// Unchanged inputs: answered from memory, no cloud call.
+    Cached,
+    /// Checked against the cloud; nothing to change.
+    Unchanged,
+    /// Changes applied.
+    Changed {
+        /// The plan that ran.
+        plan: ClbPlan,
+    },
+    /// Cleaned up and finalizer removed.
+    Cleaned,
+}
+
+/// What was last made true for a Service.
+#[derive(Debug, Clone)]
+struct Synced {
+    desired: u64,
+    shape: u64,
+    ingress: Vec<(Option<String>, Option<String>)>,
+    at: Instant,
+}
+
+/// Reconciles Services against a cloud, writing to Kubernetes through a [`ServiceWriter`].
+pub struct Reconciler<C, W> {
+    cloud: C,
+    writer: W,
+    config: ClbControllerConfig,
+    metrics: ClbMetrics,
+    synced: Mutex<HashMap<String, Synced>>,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
+    /// A reconciler over `cloud`, writing through `writer`.
+    pub fn new(cloud: C, writer: W, config: ClbControllerConfig, metrics: ClbMetrics) -> Self {
+        Self { cloud, writer, config, metrics, synced: Mutex::new(HashMap::new()), tokens: Mutex::new(HashMap::new()) }
+    }
+
+    /// The cloud.
+    pub fn cloud(&self) -> &C {
+        &self.cloud
+    }
+
+    /// The writer.
+    pub fn writer(&self) -> &W {
+        &self.writer
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ClbControllerConfig {
+        &self.config
+    }
+
+    /// Reconciles one Service with the current nodes and EndpointSlices. Failures are reported as a
+    /// `SyncLoadBalancerFailed` event and returned (the caller retries with backoff).
+    pub async fn reconcile(
+        &self,
+        service: &Service,
+        nodes: &[Arc<Node>],
+        slices: &[Arc<EndpointSlice>],
+    ) -> Result<Outcome, Error> {
+        let started = Instant::now();
+        let result = self.dispatch(service, nodes, slices).await;
+        self.metrics.reconcile_duration.observe(started.elapsed().as_secs_f64());
+        match &result {
+            Ok(outcome) => self.metrics.reconciled(outcome_label(outcome)),
+            Err(error) => {
+                self.metrics.reconciled("error");
+                self.forget(service);
+                self.writer.publish(service, ServiceEvent::warning(reasons::SYNC_FAILED, error.to_string())).await;
+            }
+        }
+        result
+    }
+
+    /// What a reconcile would change for a Service that wants a load balancer, without changing anything
+    /// (for the binary's `plan` subcommand): reads the cloud, returns the plan.
+    pub async fn dry_run(
+        &self,
+        service: &Service,
+        nodes: &[Arc<Node>],
+        slices: &[Arc<EndpointSlice>],
+    ) -> Result<ClbPlan, Error> {
+        let lb_config = ServiceLbConfig::parse(service.metadata.annotations.as_ref())?;
+        let desired = build_desired(service, &lb_config, nodes, slices, &self.config)?;
+        let observed = self.observe_for_ensure(&desired, false).await?;
+        Ok(plan_ensure(&desired, observed.as_ref())?)
+    }
+
+    async fn dispatch(
+        &self,
+        service: &Service,
+        nodes: &[Arc<Node>],
+        slices: &[Arc<EndpointSlice>],
+    ) -> Result<Outcome, Error> {
+        let deleting = service.metadata.deletion_timestamp.is_some();
+        if deleting || !wants_load_balancer(service) {
+            return if has_our_finalizer(service) { self.cleanup(service).await } else { Ok(Outcome::Ignored) };
+        }
+        let lb_config = match ServiceLbConfig::parse(service.metadata.annotations.as_ref()) {
+            Ok(c) => c,
+            Err(errors) => {
+                let note = Error::Annotations(errors).to_string();
+                self.writer.publish(service, ServiceEvent::warning(reasons::SYNC_FAILED, note)).await;
+                return Ok(Outcome::Invalid);
+            }
+        };
+        let desired = build_desired(service, &lb_config, nodes, slices, &self.config)?;
+        self.ensure(service, &desired).await
+    }
+
+    async fn ensure(&self, service: &Service, desired: &DesiredClb) -> Result<Outcome, Error> {
+        let uid = service.metadata.uid.clone().unwrap_or_default();
+        let wanted_ingress = |address: &str| ingress_for(desired, address);
+        let memory = lock(&self.synced).get(&uid).cloned();
+        let fresh = memory.as_ref().filter(|m| m.at.elapsed() < self.config.resync_period);
+        if let Some(m) = fresh
+            && m.desired == desired.fingerprint()
+            && m.ingress == ingress_identity(&current_ingress(service))
+            && has_finalizer(service)
+        {
+            debug!(service = %desired.owner, "inputs unchanged; no cloud call");
+            return Ok(Outcome::Cached);
+        }
+        if !has_finalizer(service) {
+            self.writer
+                .add_finalizer(service)
+                .await
+                .map_err(|source| Error::Kube { action: "adding finalizer", source })?;
+        }
+        let backends_only = fresh.is_some_and(|m| m.shape == desired.shape_fingerprint());
+        let observed = self.observe_for_ensure(desired, backends_only).await?;
+        let plan = plan_ensure(desired, observed.as_ref())?;
+        if desired.has_empty_group() {
+            let note = "There are no available nodes for LoadBalancer";
+            self.writer.publish(service, ServiceEvent::warning(reasons::UNAVAILABLE, note)).await;
+        }
+        let applied = self.apply(service, &plan).await?;
+        let lb_id = applied.load_balancer_id.clone().unwrap_or_default();
+        let address = applied
+            .created_address
+            .clone()
+            .or_else(|| observed.as_ref().map(|o| o.load_balancer.address.clone()))
+            .unwrap_or_default();
+        let ingress = wanted_ingress(&address);
+        if ingress_identity(&ingress) != ingress_identity(&current_ingress(service)) {
+            self.writer
+                .set_ingress(service, &ingress)
+                .await
+                .map_err(|source| Error::Kube { action: "updating status", source })?;
+        }
+        self.remember(&uid, desired, &ingress);
+        if plan.is_empty() {
+            return Ok(Outcome::Unchanged);
+        }
+        let event = if plan.only_backends() {
+            ServiceEvent::normal(reasons::UPDATED, "Updated load balancer with new hosts")
+        } else {
+            ServiceEvent::normal(reasons::ENSURED, format!("Ensured load balancer [{lb_id}]"))
+        };
+        self.writer.publish(service, event).await;
+        Ok(Outcome::Changed { plan })
+    }
+
+    /// Observes for an ensure: backends only when the rest is known to be right, else everything the Service
+    /// owns (also when a backend-only look finds a group missing).
+    async fn observe_for_ensure(
+        &self,
+        desired: &DesiredClb,
+        backends_only: bool,
+    ) -> Result<Option<ObservedClb>, Error> {
+        let lookup = LoadBalancerLookup {
+            reuse_id: desired.load_balancer.reuse_id().map(str::to_owned),
+            default_name: desired.load_balancer.default_name.clone(),
+        };
+        if backends_only {
+            let observed = observe(&self.cloud, &lookup, &desired.owner, ObserveScope::BackendsOnly).await?;
+            let complete = observed
+                .as_ref()
+                .is_some_and(|o| desired.vserver_groups.iter().all(|g| o.group_named(&g.key.to_string()).is_some()));
+            if complete {
+                return Ok(observed);
+            }
+        }
+        Ok(observe(&self.cloud, &lookup, &desired.owner, ObserveScope::Full).await?)
+    }
+
+    /// Runs a plan, announcing it first unless it only touches backends.
+    async fn apply(&self, service: &Service, plan: &ClbPlan) -> Result<ApplyOutcome, Error> {
+        if plan.is_empty() {
+            return Ok(ApplyOutcome { load_balancer_id: plan.load_balancer_id.clone(), ..ApplyOutcome::default() });
+        }
+        info!(service = ?service.metadata.name, %plan, "applying");
+        if !plan.only_backends() {
+            self.writer.publish(service, ServiceEvent::normal(reasons::ENSURING, "Ensuring load balancer")).await;
+        }
+        let uid = service.metadata.uid.clone().unwrap_or_default();
+        let token = self.client_token(&uid);
+        let outcome = Executor::new(&self.cloud).with_metrics(&self.metrics).apply(plan, &token).await?;
+        if outcome.created_address.is_some() {
+            lock(&self.tokens).remove(&uid);
+        }
+        Ok(outcome)
+    }
+
+    /// Removes what the Service owns in the cloud, clears its status and removes the finalizers.
+    async fn cleanup(&self, service: &Service) -> Result<Outcome, Error> {
+        self.writer.publish(service, ServiceEvent::normal(reasons::DELETING, "Deleting load balancer")).await;
+        let annotations = service.metadata.annotations.as_ref();
+        let uid = service.metadata.uid.clone().unwrap_or_default();
+        let lookup = LoadBalancerLookup {
+            reuse_id: annotations::lookup(annotations, keys::ID)
+                .map(|(_, v)| v.trim().to_owned())
+                .filter(|v| !v.is_empty()),
+            default_name: default_load_balancer_name(&uid),
+        };
+        let preserve = annotations::lookup(annotations, keys::PRESERVE_LB_ON_DELETE).is_some();
+        let owner = ServiceOwner::new(
+            service.metadata.namespace.clone().unwrap_or_default(),
+            service.metadata.name.clone().unwrap_or_default(),
+            self.config.cluster_id.clone(),
+        );
+        if !uid.is_empty()
+            && let Some(observed) = observe(&self.cloud, &lookup, &owner, ObserveScope::Instance).await?
+        {
+            let mode = cleanup_mode(&lookup, preserve, &observed);
+            let observed = match mode {
+                CleanupMode::Release => observe(&self.cloud, &lookup, &owner, ObserveScope::Everything).await?,
+                _ => Some(observed),
+            };
+            if let Some(observed) = observed {
+                let owner_tags = vec![TAG_OWNER.to_owned(), self.config.cluster_tag_key.clone()];
+                let plan = plan_cleanup(&owner, &observed, mode, &owner_tags);
+                self.apply_cleanup(service, &plan).await?;
+                if mode == CleanupMode::Preserve {
+                    let note = format!("Load balancer {} preserved (preserve-lb-on-delete)", observed.load_balancer.id);
+                    self.writer.publish(service, ServiceEvent::warning(reasons::PRESERVED, note)).await;
+                }
+            }
+        }
+        if !current_ingress(service).is_empty() {
+            self.writer
+                .set_ingress(service, &[])
+                .await
+                .map_err(|source| Error::Kube { action: "clearing status", source })?;
+        }
+        self.writer
+            .remove_finalizers(service)
+            .await
+            .map_err(|source| Error::Kube { action: "removing finalizer", source })?;
+        self.forget(service);
+        lock(&self.tokens).remove(&uid);
+        self.writer.publish(service, ServiceEvent::normal(reasons::DELETED, "Deleted load balancer")).await;
+        Ok(Outcome::Cleaned)
+    }
+
+    async fn apply_cleanup(&self, service: &Service, plan: &ClbPlan) -> Result<(), Error> {
+        if plan.is_empty() {
+            return Ok(());
+        }
+        info!(service = ?service.metadata.name, %plan, "cleaning up");
+        Executor::new(&self.cloud).with_metrics(&self.metrics).apply(plan, "").await?;
+        Ok(())
+    }
+
+    fn remember(&self, uid: &str, desired: &DesiredClb, ingress: &[LoadBalancerIngress]) {
+        let synced = Synced {
+            desired: desired.fingerprint(),
+            shape: desired.shape_fingerprint(),
+            ingress: ingress_identity(ingress),
+            at: Instant::now(),
+        };
+        lock(&self.synced).insert(uid.to_owned(), synced);
+    }
+
+    /// Forgets what was made true for a Service (after failures, the next reconcile reads everything again).
+    pub fn forget(&self, service: &Service) {
+        if let Some(uid) = &service.metadata.uid {
+            lock(&self.synced).remove(uid);
+        }
+    }
+
+    /// The client token for creating the Service's load balancer, kept until a creation succeeds so that
+    /// retries never create a second one.
+    fn client_token(&self, uid: &str) -> String {
+        lock(&self.tokens)
+            .entry(uid.to_owned())
+            .or_insert_with(|| {
+                let nonce: u64 = rand::rng().random();
+                let short_uid: String = uid.chars().filter(|c| *c != '-').take(32).collect();
+                format!("{short_uid}-{nonce:016x}")
+            })
+            .clone()
+    }
+}
+
+/// The ingress to publish: the hostname annotation, else the address.
+fn ingress_for(desired: &DesiredClb, address: &str) -> Vec<LoadBalancerIngress> {
+    match (&desired.hostname, address) {
+        (Some(hostname), _) => vec![LoadBalancerIngress { hostname: Some(hostname.clone()), ..Default::default() }],
+        (None, "") => Vec::new(),
+        (None, ip) => vec![LoadBalancerIngress { ip: Some(ip.to_owned()), ..Default::default() }],
+    }
+}
+
+/// Delete only what the controller provably created; preserve on request; otherwise release what is ours.
+fn cleanup_mode(lookup: &LoadBalancerLookup, preserve: bool, observed: &ObservedClb) -> CleanupMode {
+    if lookup.reuse_id.is_some() || !observed.is_owned_by(&lookup.default_name) {
+        CleanupMode::Release
+    } else if preserve {
+        CleanupMode::Preserve
+    } else {
+        CleanupMode::Delete
+    }
+}
+
+fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Ignored => "ignored",
+        Outcome::Invalid => "invalid",
+        Outcome::Cached => "cached",
+        Outcome::Unchanged => "unchanged",
+        Outcome::Changed { .. } => "changed",
+        Outcome::Cleaned => "cleaned",
+    }
+}
+
+#[cfg(test)]
+#[path = "reconcile_tests.rs"]
+mod tests;
