@@ -92,7 +92,8 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Adds a context message to fallible operations, producing an [`Error`].
-pub(crate) trait Context<T> {
+/// Adds what the harness (or a test) was doing to an error, turning it into [`Error`].
+pub trait Context<T> {
     /// Wraps the error with `context`.
     fn context(self, context: impl Into<String>) -> Result<T>;
 }

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod bins;
+pub mod ccm;
 pub mod certs;
 pub mod dump;
 pub mod error;
@@ -26,7 +27,8 @@ pub mod process;
 pub mod stack;
 pub mod wait;
 
-pub use error::{Error, Result};
+pub use ccm::{CcmOptions, FakeInstance, RunningCcm};
+pub use error::{Context, Error, Result};
 pub use fixtures::{KubeletNode, UNINITIALIZED_TAINT};
 pub use process::{Lifetime, ManagedProcess};
 pub use stack::{CCM_USER, Identity, Stack, StackInfo, StackOptions};
