@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::{
     endpoint::Product,
+    lenient,
     params::{Params, Tag},
     request::{ApiRequest, NextTokenPage, NextTokenRequest},
 };
@@ -24,90 +25,6 @@ use crate::{
 /// The gateway was built around XML, and some numbers come back as strings (`"TotalCount": "3"`), some booleans as
 /// integers (`"Enabled": 1`), and an empty list sometimes as `null` or `""`. These functions accept every such
 /// spelling and still reject values of a clearly wrong shape (an object where a number belongs).
-pub(crate) mod lenient {
-    use serde::{
-        Deserialize, Deserializer,
-        de::{DeserializeOwned, Error as _},
-    };
-    use serde_json::Value;
-
-    /// An unsigned integer from a number or a numeric string; `null` and `""` read as 0.
-    pub(crate) fn u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-        let value = Value::deserialize(d)?;
-        let parsed = match &value {
-            Value::Null => Some(0),
-            Value::Number(n) => n.as_u64().or_else(|| {
-                n.as_f64().filter(|f| *f >= 0.0 && f.fract() == 0.0 && *f <= u64::MAX as f64).map(|f| f as u64)
-            }),
-            Value::String(s) if s.trim().is_empty() => Some(0),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        };
-        parsed.ok_or_else(|| D::Error::custom(format!("expected an unsigned integer, found {value}")))
-    }
-
-    /// Like [`u64`], for fields that fit 32 bits.
-    pub(crate) fn u32<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
-        let n = u64(d)?;
-        u32::try_from(n).map_err(|_| D::Error::custom(format!("{n} does not fit in 32 bits")))
-    }
-
-    /// A boolean from `true`/`false`, `1`/`0`, or those spelled as strings (any case); `null` and `""` read as false.
-    pub(crate) fn bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-        let value = Value::deserialize(d)?;
-        let parsed = match &value {
-            Value::Null => Some(false),
-            Value::Bool(b) => Some(*b),
-            Value::Number(n) => n.as_f64().map(|f| f != 0.0),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-                "" | "false" | "0" => Some(false),
-                "true" | "1" => Some(true),
-                _ => None,
-            },
-            _ => None,
-        };
-        parsed.ok_or_else(|| D::Error::custom(format!("expected a boolean, found {value}")))
-    }
-
-    /// A string from a string, a number or a boolean (fields documented as strings that some servers send as
-    /// numbers, such as an EIP's `Bandwidth`); `null` reads as "".
-    pub(crate) fn string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(String::new()),
-            Value::String(s) => Ok(s),
-            Value::Number(n) => Ok(n.to_string()),
-            Value::Bool(b) => Ok(b.to_string()),
-            other => Err(D::Error::custom(format!("expected a string, found {other}"))),
-        }
-    }
-
-    /// A list from a JSON array; `null` and `""` read as an empty list.
-    pub(crate) fn vec<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
-        match Value::deserialize(d)? {
-            Value::Null => Ok(Vec::new()),
-            Value::String(s) if s.is_empty() => Ok(Vec::new()),
-            Value::Array(items) => {
-                items.into_iter().map(|v| serde_json::from_value(v).map_err(D::Error::custom)).collect()
-            }
-            other => Err(D::Error::custom(format!("expected a list, found {other}"))),
-        }
-    }
-
-    /// A list sent either flat (`[...]`) or in the XML-style wrapper object with one key (`{"Item": [...]}`).
-    ///
-    /// The batch route calls are documented with flat arrays, while some official SDKs read them wrapped; both are
-    /// accepted.
-    pub(crate) fn flat_or_wrapped<'de, D: Deserializer<'de>, T: DeserializeOwned>(d: D) -> Result<Vec<T>, D::Error> {
-        let value = Value::deserialize(d)?;
-        let items = match value {
-            Value::Object(map) if map.len() == 1 => map.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null),
-            Value::Object(map) if map.is_empty() => Value::Null,
-            other => other,
-        };
-        vec(items).map_err(D::Error::custom)
-    }
-}
-
 /// Declares the XML-heritage wrapper of a list: a struct with one field holding the array found under `$key`
 /// (`list_wrapper!(InstanceList { "Instance" => instance: Instance })` reads `{"Instance": [...]}`).
 macro_rules! list_wrapper {
@@ -117,7 +34,7 @@ macro_rules! list_wrapper {
         #[serde(default)]
         pub struct $name {
             #[doc = concat!("The items, found under the JSON key `", $key, "`.")]
-            #[serde(rename = $key, deserialize_with = "crate::ecs::lenient::vec")]
+            #[serde(rename = $key, deserialize_with = "crate::lenient::list")]
             pub $field: Vec<$item>,
         }
 
@@ -244,7 +161,7 @@ pub struct PrivateIpSet {
     /// The private IP address.
     pub private_ip_address: String,
     /// Whether this is the interface's primary private IP.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub primary: bool,
     /// The EIP associated with this address, if any.
     pub associated_public_ip: AssociatedPublicIp,
@@ -373,15 +290,15 @@ pub struct DescribeInstancesResponse {
     /// Request ID.
     pub request_id: String,
     /// Number of matching instances.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// Token of the next page; empty on the last page.
     pub next_token: String,
     /// Page number (deprecated `PageNumber` paging).
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_number: u32,
     /// Page size.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_size: u32,
     /// The instances: `Instances.Instance[]`.
     pub instances: InstanceList,
@@ -441,10 +358,10 @@ pub struct Instance {
     /// Expiry time of subscription instances.
     pub expired_time: String,
     /// vCPU count.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub cpu: u32,
     /// Memory in MiB.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub memory: u64,
     /// Image ID.
     pub image_id: String,
@@ -457,7 +374,7 @@ pub struct Instance {
     /// Resource group.
     pub resource_group_id: String,
     /// Whether release protection is on.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub deletion_protection: bool,
     /// VPC placement and private IPs.
     pub vpc_attributes: VpcAttributes,
@@ -546,12 +463,12 @@ pub struct InstanceEipAddress {
     /// The EIP's allocation ID.
     pub allocation_id: String,
     /// Bandwidth in Mbit/s.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub bandwidth: u32,
     /// EIP billing: `PayByBandwidth` or `PayByTraffic`.
     pub internet_charge_type: String,
     /// Whether the EIP can be disassociated.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub is_support_unassociate: bool,
 }
 
@@ -668,15 +585,15 @@ pub struct DescribeNetworkInterfacesResponse {
     /// Request ID.
     pub request_id: String,
     /// Number of matching ENIs.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// Token of the next page; empty on the last page.
     pub next_token: String,
     /// Page number (deprecated paging).
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_number: u32,
     /// Page size.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_size: u32,
     /// The ENIs: `NetworkInterfaceSets.NetworkInterfaceSet[]`.
     pub network_interface_sets: NetworkInterfaceSetList,
@@ -732,13 +649,13 @@ pub struct NetworkInterfaceSet {
     /// Resource group.
     pub resource_group_id: String,
     /// Whether another cloud service manages the ENI.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub service_managed: bool,
     /// Whether source/destination checking is on (must be off for a node that routes pod traffic).
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub source_dest_check: bool,
     /// Number of queues.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub queue_number: u32,
     /// Security group IDs.
     pub security_group_ids: SecurityGroupIdList,
@@ -784,7 +701,7 @@ pub struct NetworkInterfaceAttachment {
     /// Instance the ENI is attached to.
     pub instance_id: String,
     /// Device index on the instance.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub device_index: u32,
     /// Trunk ENI ID, for member ENIs.
     pub trunk_network_interface_id: String,
@@ -1119,13 +1036,13 @@ mod tests {
         #[derive(Deserialize, Default, Debug)]
         #[serde(default)]
         struct T {
-            #[serde(deserialize_with = "lenient::u64")]
+            #[serde(deserialize_with = "lenient::number")]
             n: u64,
-            #[serde(deserialize_with = "lenient::bool")]
+            #[serde(deserialize_with = "lenient::boolean")]
             b: bool,
             #[serde(deserialize_with = "lenient::string")]
             s: String,
-            #[serde(deserialize_with = "lenient::flat_or_wrapped")]
+            #[serde(deserialize_with = "lenient::list")]
             l: Vec<String>,
         }
         let t: T = serde_json::from_str(r#"{"n":"42","b":1,"s":5,"l":{"Item":["a"]}}"#).unwrap();

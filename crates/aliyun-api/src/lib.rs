@@ -29,6 +29,7 @@ pub mod credentials;
 pub mod ecs;
 pub mod endpoint;
 pub mod error;
+mod lenient;
 pub mod metrics;
 pub mod pagination;
 pub mod params;

@@ -12,8 +12,8 @@ use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 use crate::{
     credentials::{Credentials, SecretString},
-    ecs::lenient,
     endpoint::Product,
+    lenient,
     params::Params,
     request::ApiRequest,
 };

@@ -8,8 +8,9 @@
 use serde::Deserialize;
 
 use crate::{
-    ecs::{flag, lenient, list_wrapper, opt_bool, tag_filters},
+    ecs::{flag, list_wrapper, opt_bool, tag_filters},
     endpoint::Product,
+    lenient,
     params::{Params, Tag},
     request::{ApiRequest, NextTokenPage, NextTokenRequest, NumberedPage, NumberedRequest},
 };
@@ -143,13 +144,13 @@ pub struct DescribeVpcsResponse {
     /// Request ID.
     pub request_id: String,
     /// Number of matching VPCs.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// Page number.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_number: u32,
     /// Page size.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_size: u32,
     /// The VPCs: `Vpcs.Vpc[]`.
     pub vpcs: VpcList,
@@ -192,7 +193,7 @@ pub struct Vpc {
     #[serde(rename = "VRouterId")]
     pub vrouter_id: String,
     /// Whether this is the region's default VPC.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub is_default: bool,
     /// Creation time.
     pub creation_time: String,
@@ -201,7 +202,7 @@ pub struct Vpc {
     /// Resource group.
     pub resource_group_id: String,
     /// Owning account.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub owner_id: u64,
     /// DHCP options set.
     pub dhcp_options_set_id: String,
@@ -284,10 +285,10 @@ pub struct DescribeVpcAttributeResponse {
     #[serde(rename = "VRouterId")]
     pub vrouter_id: String,
     /// Whether this is the default VPC.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub is_default: bool,
     /// Whether ClassicLink is enabled.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub classic_link_enabled: bool,
     /// Creation time.
     pub creation_time: String,
@@ -296,7 +297,7 @@ pub struct DescribeVpcAttributeResponse {
     /// Resource group.
     pub resource_group_id: String,
     /// Owning account.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub owner_id: u64,
     /// DHCP options set.
     pub dhcp_options_set_id: String,
@@ -410,13 +411,13 @@ pub struct DescribeVSwitchesResponse {
     /// Request ID.
     pub request_id: String,
     /// Number of matching vSwitches.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// Page number.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_number: u32,
     /// Page size.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_size: u32,
     /// The vSwitches: `VSwitches.VSwitch[]`.
     #[serde(rename = "VSwitches")]
@@ -461,10 +462,10 @@ pub struct VSwitch {
     /// `Pending` or `Available`.
     pub status: String,
     /// Free IP addresses left.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub available_ip_address_count: u64,
     /// Whether this is a default vSwitch.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub is_default: bool,
     /// Creation time.
     pub creation_time: String,
@@ -473,7 +474,7 @@ pub struct VSwitch {
     /// Network ACL bound to the vSwitch.
     pub network_acl_id: String,
     /// Owning account.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub owner_id: u64,
     /// Resource group.
     pub resource_group_id: String,
@@ -565,20 +566,20 @@ pub struct DescribeRouteTableListResponse {
     /// Request ID.
     pub request_id: String,
     /// Whether the call succeeded.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub success: bool,
     /// Status code.
     pub code: String,
     /// Status message.
     pub message: String,
     /// Number of matching route tables.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// Page number.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_number: u32,
     /// Page size.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_size: u32,
     /// The route tables: `RouterTableList.RouterTableListType[]`.
     pub router_table_list: RouterTableList,
@@ -624,7 +625,7 @@ pub struct RouteTable {
     /// Description.
     pub description: String,
     /// Owning account.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub owner_id: u64,
     /// Resource group.
     pub resource_group_id: String,
@@ -817,10 +818,10 @@ pub struct NextHop {
     /// Next hop ID.
     pub next_hop_id: String,
     /// Whether the hop is in use (the API sends 1/0).
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub enabled: bool,
     /// ECMP weight.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub weight: u32,
     /// Region of the next hop.
     pub next_hop_region_id: String,
@@ -1104,16 +1105,16 @@ pub struct CreateRouteEntriesResponse {
     /// Request ID.
     pub request_id: String,
     /// Entries accepted.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub success_count: u32,
     /// Entries refused.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub failed_count: u32,
     /// IDs of the accepted entries (a flat array; a wrapped one is accepted too).
-    #[serde(deserialize_with = "lenient::flat_or_wrapped")]
+    #[serde(deserialize_with = "lenient::list")]
     pub route_entry_ids: Vec<String>,
     /// The refused entries and why (a flat array; a wrapped one is accepted too).
-    #[serde(deserialize_with = "lenient::flat_or_wrapped")]
+    #[serde(deserialize_with = "lenient::list")]
     pub failed_route_entries: Vec<FailedRouteEntry>,
 }
 
@@ -1215,13 +1216,13 @@ pub struct DeleteRouteEntriesResponse {
     /// Request ID.
     pub request_id: String,
     /// Entries deleted.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub success_count: u32,
     /// Entries refused.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub failed_count: u32,
     /// The refused entries and why (a flat array; a wrapped one is accepted too).
-    #[serde(deserialize_with = "lenient::flat_or_wrapped")]
+    #[serde(deserialize_with = "lenient::list")]
     pub failed_route_entries: Vec<FailedRouteEntry>,
 }
 
@@ -1308,13 +1309,13 @@ pub struct DescribeEipAddressesResponse {
     /// Request ID.
     pub request_id: String,
     /// Number of matching EIPs.
-    #[serde(deserialize_with = "lenient::u64")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// Page number.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_number: u32,
     /// Page size.
-    #[serde(deserialize_with = "lenient::u32")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_size: u32,
     /// The EIPs: `EipAddresses.EipAddress[]`.
     pub eip_addresses: EipAddressList,
@@ -1388,7 +1389,7 @@ pub struct EipAddress {
     /// Resource group.
     pub resource_group_id: String,
     /// Whether deletion protection is on.
-    #[serde(deserialize_with = "lenient::bool")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub deletion_protection: bool,
     /// Locks on the EIP.
     pub operation_locks: EipLockList,

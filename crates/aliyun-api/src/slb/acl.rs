@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{AclType, AddressIpVersion, ListenerProtocol, RequestIdResponse, ResourceTag, de};
+use super::{AclType, AddressIpVersion, ListenerProtocol, RequestIdResponse, ResourceTag};
+use crate::lenient;
 use crate::{
     endpoint::Product,
     params::{Params, Tag},
@@ -215,23 +216,23 @@ pub struct DescribeAccessControlListAttributeResponse {
     /// ACL name.
     pub acl_name: String,
     /// `ipv4` or `ipv6`.
-    #[serde(rename = "AddressIPVersion", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "AddressIPVersion", deserialize_with = "lenient::opt_enum")]
     pub address_ip_version: Option<AddressIpVersion>,
     /// Resource group ID.
     pub resource_group_id: String,
     /// Creation time.
     pub create_time: String,
     /// Number of entries over all pages.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_acl_entry: u64,
     /// This page's entries (`AclEntrys.AclEntry[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub acl_entrys: Vec<AclEntryInfo>,
     /// Listeners using the ACL (`RelatedListeners.RelatedListener[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub related_listeners: Vec<AclRelatedListener>,
     /// Tags (`Tags.Tag[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub tags: Vec<ResourceTag>,
 }
 
@@ -272,13 +273,13 @@ pub struct AclRelatedListener {
     /// Load balancer ID.
     pub load_balancer_id: String,
     /// Listener port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub listener_port: u16,
     /// Listener protocol.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub protocol: Option<ListenerProtocol>,
     /// `white` or `black`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub acl_type: Option<AclType>,
 }
 
@@ -330,19 +331,19 @@ pub struct DescribeAccessControlListsResponse {
     /// Request ID.
     pub request_id: String,
     /// Number of ACLs over all pages.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// This page's number.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_number: u32,
     /// This page's size.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_size: u32,
     /// Number of ACLs on this page.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub count: u32,
     /// The ACLs (`Acls.Acl[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub acls: Vec<Acl>,
 }
 
@@ -367,14 +368,14 @@ pub struct Acl {
     /// Name.
     pub acl_name: String,
     /// `ipv4` or `ipv6`.
-    #[serde(rename = "AddressIPVersion", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "AddressIPVersion", deserialize_with = "lenient::opt_enum")]
     pub address_ip_version: Option<AddressIpVersion>,
     /// Resource group ID.
     pub resource_group_id: String,
     /// Creation time.
     pub create_time: String,
     /// Tags.
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub tags: Vec<ResourceTag>,
 }
 

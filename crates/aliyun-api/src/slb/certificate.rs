@@ -2,7 +2,8 @@
 
 use serde::Deserialize;
 
-use super::{ResourceTag, de};
+use super::ResourceTag;
+use crate::lenient;
 use crate::{
     endpoint::Product,
     params::{Params, Tag},
@@ -47,7 +48,7 @@ pub struct DescribeServerCertificatesResponse {
     /// Request ID.
     pub request_id: String,
     /// The certificates (`ServerCertificates.ServerCertificate[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub server_certificates: Vec<ServerCertificate>,
 }
 
@@ -64,31 +65,31 @@ pub struct ServerCertificate {
     /// Common name.
     pub common_name: String,
     /// Subject alternative names (`SubjectAlternativeNames.SubjectAlternativeName[]`).
-    #[serde(deserialize_with = "de::string_list")]
+    #[serde(deserialize_with = "lenient::string_list")]
     pub subject_alternative_names: Vec<String>,
     /// Expiry (`2025-01-01T00:00Z`).
     pub expire_time: String,
     /// Expiry in milliseconds since the epoch.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub expire_time_stamp: i64,
     /// Upload time.
     pub create_time: String,
     /// Upload time in milliseconds since the epoch.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub create_time_stamp: i64,
     /// Region.
     pub region_id: String,
     /// Resource group ID.
     pub resource_group_id: String,
     /// Whether the certificate comes from Alibaba Cloud Certificate Management Service (`1`/`0` on the wire).
-    #[serde(deserialize_with = "de::boolean")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub is_ali_cloud_certificate: bool,
     /// Its ID there.
     pub ali_cloud_certificate_id: String,
     /// Its name there.
     pub ali_cloud_certificate_name: String,
     /// Tags (`Tags.Tag[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub tags: Vec<ResourceTag>,
 }
 

@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 
-use super::{RequestIdResponse, de};
+use super::RequestIdResponse;
+use crate::lenient;
 use crate::{endpoint::Product, params::Params, request::ApiRequest};
 
 /// Adds a domain with its own certificate to an HTTPS listener (`CreateDomainExtension`).
@@ -42,7 +43,7 @@ pub struct CreateDomainExtensionResponse {
     /// The new domain extension's ID (`de-…`).
     pub domain_extension_id: String,
     /// Listener port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub listener_port: u16,
 }
 
@@ -83,7 +84,7 @@ pub struct DescribeDomainExtensionsResponse {
     /// Request ID.
     pub request_id: String,
     /// The domain extensions (`DomainExtensions.DomainExtension[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub domain_extensions: Vec<DomainExtension>,
 }
 

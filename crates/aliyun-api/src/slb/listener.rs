@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use super::{
     AclType, DomainExtension, HealthCheckMethod, HealthCheckType, ListenerProtocol, ListenerStatus, OnOff,
-    RequestIdResponse, ResourceTag, Scheduler, StickySessionType, de,
+    RequestIdResponse, ResourceTag, Scheduler, StickySessionType,
 };
+use crate::lenient;
 use crate::{
     endpoint::Product,
     params::{Params, Tag},
@@ -37,22 +38,22 @@ fn acl_params(p: &mut Params, status: Option<&OnOff>, id: Option<&str>, acl_type
 #[serde(default)]
 pub struct XForwardedFor {
     /// `XForwardedFor`: add `X-Forwarded-For` with the client address (on by default).
-    #[serde(rename = "XForwardedFor", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "XForwardedFor", deserialize_with = "lenient::opt_enum")]
     pub enabled: Option<OnOff>,
     /// `XForwardedFor_ClientSrcPort`: add the client's source port.
-    #[serde(rename = "XForwardedFor_ClientSrcPort", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "XForwardedFor_ClientSrcPort", deserialize_with = "lenient::opt_enum")]
     pub client_src_port: Option<OnOff>,
     /// `XForwardedFor_SLBID`: add `SLB-ID` with the instance ID.
-    #[serde(rename = "XForwardedFor_SLBID", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "XForwardedFor_SLBID", deserialize_with = "lenient::opt_enum")]
     pub slb_id: Option<OnOff>,
     /// `XForwardedFor_SLBIP`: add `SLB-IP` with the address the client asked for.
-    #[serde(rename = "XForwardedFor_SLBIP", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "XForwardedFor_SLBIP", deserialize_with = "lenient::opt_enum")]
     pub slb_ip: Option<OnOff>,
     /// `XForwardedFor_SLBPORT`: add the listener port.
-    #[serde(rename = "XForwardedFor_SLBPORT", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "XForwardedFor_SLBPORT", deserialize_with = "lenient::opt_enum")]
     pub slb_port: Option<OnOff>,
     /// `XForwardedFor_proto`: add `X-Forwarded-Proto` with the listener protocol.
-    #[serde(rename = "XForwardedFor_proto", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "XForwardedFor_proto", deserialize_with = "lenient::opt_enum")]
     pub proto: Option<OnOff>,
 }
 
@@ -991,7 +992,7 @@ pub struct DescribeLoadBalancerTcpListenerAttributeResponse {
     /// `SynProxy`.
     pub syn_proxy: String,
     /// `MaxConnection`.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub max_connection: u32,
 }
 
@@ -1036,7 +1037,7 @@ pub struct DescribeLoadBalancerHttpsListenerAttributeResponse {
     #[serde(flatten)]
     pub config: HttpsListenerConfig,
     /// Additional certificates (`DomainExtensions.DomainExtension[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub domain_extensions: Vec<DomainExtension>,
 }
 
@@ -1100,16 +1101,16 @@ pub struct DescribeLoadBalancerListenersResponse {
     /// Request ID.
     pub request_id: String,
     /// Number of listeners over all pages.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// Page size used.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub max_results: u32,
     /// Token of the next page; empty on the last.
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "lenient::string")]
     pub next_token: String,
     /// The listeners.
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub listeners: Vec<Listener>,
 }
 
@@ -1134,22 +1135,22 @@ pub struct Listener {
     /// Load balancer ID.
     pub load_balancer_id: String,
     /// Frontend port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub listener_port: u16,
     /// Protocol.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub listener_protocol: Option<ListenerProtocol>,
     /// Backend port (0 when a vServer group is used).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub backend_server_port: u16,
     /// `running`, `stopped`, ….
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub status: Option<ListenerStatus>,
     /// Bandwidth limit (-1: unlimited).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub bandwidth: i32,
     /// Scheduler.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub scheduler: Option<Scheduler>,
     /// vServer group the listener forwards to.
     #[serde(rename = "VServerGroupId")]
@@ -1157,18 +1158,18 @@ pub struct Listener {
     /// Description (the incumbent's ownership key `k8s/<port>/<svc>/<ns>/<clusterID>`).
     pub description: String,
     /// Whether access control is on.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub acl_status: Option<OnOff>,
     /// `white` or `black`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub acl_type: Option<AclType>,
     /// ACL ID.
     pub acl_id: String,
     /// ACL IDs (a listener may have several).
-    #[serde(deserialize_with = "de::string_list")]
+    #[serde(deserialize_with = "lenient::string_list")]
     pub acl_ids: Vec<String>,
     /// Tags.
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub tags: Vec<ResourceTag>,
     /// TCP settings (`TCPListenerConfig`, TCP listeners only).
     #[serde(rename = "TCPListenerConfig")]
@@ -1189,25 +1190,25 @@ pub struct Listener {
 #[serde(rename_all = "PascalCase", default)]
 pub struct TcpListenerConfig {
     /// Whether health checks are on (`HealthCheck`).
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check: Option<OnOff>,
     /// `tcp` or `http`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check_type: Option<HealthCheckType>,
     /// Health check port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_connect_port: u16,
     /// Health check timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_connect_timeout: u32,
     /// Health check interval (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_interval: u32,
     /// Healthy threshold.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub healthy_threshold: u32,
     /// Unhealthy threshold.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub unhealthy_threshold: u32,
     /// HTTP health check domain.
     pub health_check_domain: String,
@@ -1217,24 +1218,24 @@ pub struct TcpListenerConfig {
     /// HTTP health check success codes.
     pub health_check_http_code: String,
     /// HTTP health check method.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check_method: Option<HealthCheckMethod>,
     /// Session persistence timeout (s; 0: off).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub persistence_timeout: u32,
     /// Connection idle timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub established_timeout: u32,
     /// Connection draining.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub connection_drain: Option<OnOff>,
     /// Connection draining timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub connection_drain_timeout: u32,
     /// Primary/secondary server group.
     pub master_slave_server_group_id: String,
     /// PROXY protocol v2.
-    #[serde(deserialize_with = "de::boolean")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub proxy_protocol_v2_enabled: bool,
 }
 
@@ -1243,37 +1244,37 @@ pub struct TcpListenerConfig {
 #[serde(rename_all = "PascalCase", default)]
 pub struct UdpListenerConfig {
     /// Whether health checks are on.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check: Option<OnOff>,
     /// Health check port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_connect_port: u16,
     /// Health check timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_connect_timeout: u32,
     /// Health check interval (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_interval: u32,
     /// Healthy threshold.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub healthy_threshold: u32,
     /// Unhealthy threshold.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub unhealthy_threshold: u32,
     /// Health check request payload (capitalised in responses).
     pub health_check_req: String,
     /// Expected health check answer (capitalised in responses).
     pub health_check_exp: String,
     /// Connection draining.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub connection_drain: Option<OnOff>,
     /// Connection draining timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub connection_drain_timeout: u32,
     /// Primary/secondary server group.
     pub master_slave_server_group_id: String,
     /// PROXY protocol v2.
-    #[serde(deserialize_with = "de::boolean")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub proxy_protocol_v2_enabled: bool,
 }
 
@@ -1282,13 +1283,13 @@ pub struct UdpListenerConfig {
 #[serde(rename_all = "PascalCase", default)]
 pub struct HttpListenerConfig {
     /// Whether health checks are on.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check: Option<OnOff>,
     /// Health check protocol.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check_type: Option<HealthCheckType>,
     /// Health check port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_connect_port: u16,
     /// Health check domain.
     pub health_check_domain: String,
@@ -1300,45 +1301,45 @@ pub struct HttpListenerConfig {
     /// Health check HTTP version.
     pub health_check_http_version: String,
     /// Health check interval (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_interval: u32,
     /// Health check method.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check_method: Option<HealthCheckMethod>,
     /// Health check timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_timeout: u32,
     /// Healthy threshold.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub healthy_threshold: u32,
     /// Unhealthy threshold.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub unhealthy_threshold: u32,
     /// Sticky sessions.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub sticky_session: Option<OnOff>,
     /// Sticky session kind.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub sticky_session_type: Option<StickySessionType>,
     /// Server cookie name.
     pub cookie: String,
     /// Inserted cookie lifetime (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub cookie_timeout: u32,
     /// Gzip.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub gzip: Option<OnOff>,
     /// Idle timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub idle_timeout: u32,
     /// Request timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub request_timeout: u32,
     /// HTTP-to-HTTPS redirect.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub listener_forward: Option<OnOff>,
     /// Redirect target port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub forward_port: u16,
     /// `X-Forwarded-*` headers.
     #[serde(flatten)]
@@ -1355,19 +1356,19 @@ pub struct HttpsListenerConfig {
     #[serde(rename = "CACertificateId")]
     pub ca_certificate_id: String,
     /// HTTP/2.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub enable_http2: Option<OnOff>,
     /// TLS policy.
     #[serde(rename = "TLSCipherPolicy")]
     pub tls_cipher_policy: String,
     /// Whether health checks are on.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check: Option<OnOff>,
     /// Health check protocol.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check_type: Option<HealthCheckType>,
     /// Health check port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_connect_port: u16,
     /// Health check domain.
     pub health_check_domain: String,
@@ -1379,39 +1380,39 @@ pub struct HttpsListenerConfig {
     /// Health check HTTP version.
     pub health_check_http_version: String,
     /// Health check interval (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_interval: u32,
     /// Health check method.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub health_check_method: Option<HealthCheckMethod>,
     /// Health check timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub health_check_timeout: u32,
     /// Healthy threshold.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub healthy_threshold: u32,
     /// Unhealthy threshold.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub unhealthy_threshold: u32,
     /// Sticky sessions.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub sticky_session: Option<OnOff>,
     /// Sticky session kind.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub sticky_session_type: Option<StickySessionType>,
     /// Server cookie name.
     pub cookie: String,
     /// Inserted cookie lifetime (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub cookie_timeout: u32,
     /// Gzip.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub gzip: Option<OnOff>,
     /// Idle timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub idle_timeout: u32,
     /// Request timeout (s).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub request_timeout: u32,
     /// `X-Forwarded-*` headers.
     #[serde(flatten)]

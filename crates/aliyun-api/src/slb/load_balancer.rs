@@ -4,8 +4,9 @@ use serde::Deserialize;
 
 use super::{
     AddressIpVersion, AddressType, BackendType, InstanceChargeType, InternetChargeType, ListenerProtocol,
-    LoadBalancerStatus, ModificationProtectionStatus, NetworkType, OnOff, PayType, RequestIdResponse, ResourceTag, de,
+    LoadBalancerStatus, ModificationProtectionStatus, NetworkType, OnOff, PayType, RequestIdResponse, ResourceTag,
 };
+use crate::lenient;
 use crate::{
     endpoint::Product,
     params::{Params, Tag},
@@ -116,10 +117,10 @@ pub struct CreateLoadBalancerResponse {
     /// Its service address.
     pub address: String,
     /// `ipv4` or `ipv6`.
-    #[serde(rename = "AddressIPVersion", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "AddressIPVersion", deserialize_with = "lenient::opt_enum")]
     pub address_ip_version: Option<AddressIpVersion>,
     /// `classic` or `vpc`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub network_type: Option<NetworkType>,
     /// VPC ID (intranet instances).
     pub vpc_id: String,
@@ -129,7 +130,7 @@ pub struct CreateLoadBalancerResponse {
     /// Resource group ID.
     pub resource_group_id: String,
     /// Billing order ID (a number in some responses).
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "lenient::string")]
     pub order_id: String,
 }
 
@@ -228,16 +229,16 @@ pub struct DescribeLoadBalancersResponse {
     /// Request ID.
     pub request_id: String,
     /// Number of matching instances over all pages.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub total_count: u64,
     /// This page's number.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_number: u32,
     /// This page's size.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub page_size: u32,
     /// The instances (`LoadBalancers.LoadBalancer[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub load_balancers: Vec<LoadBalancer>,
 }
 
@@ -263,18 +264,18 @@ pub struct LoadBalancer {
     /// Name.
     pub load_balancer_name: String,
     /// `active`, `inactive` or `locked`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub load_balancer_status: Option<LoadBalancerStatus>,
     /// Service address.
     pub address: String,
     /// `internet` or `intranet`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub address_type: Option<AddressType>,
     /// `ipv4` or `ipv6`.
-    #[serde(rename = "AddressIPVersion", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "AddressIPVersion", deserialize_with = "lenient::opt_enum")]
     pub address_ip_version: Option<AddressIpVersion>,
     /// `classic` or `vpc`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub network_type: Option<NetworkType>,
     /// VPC ID.
     pub vpc_id: String,
@@ -292,29 +293,29 @@ pub struct LoadBalancer {
     /// Specification (`slb.s1.small`, …; empty for shared or CLCU instances).
     pub load_balancer_spec: String,
     /// `PayBySpec` or `PayByCLCU`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub instance_charge_type: Option<InstanceChargeType>,
     /// `paybytraffic` or `paybybandwidth`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub internet_charge_type: Option<InternetChargeType>,
     /// Display alias of the internet charge type.
     pub internet_charge_type_alias: String,
     /// Maximum bandwidth (Mbit/s) of a pay-by-bandwidth instance.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub bandwidth: i64,
     /// `PayOnDemand` or `PrePay`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub pay_type: Option<PayType>,
     /// Creation time (`2024-01-01T00:00Z`).
     pub create_time: String,
     /// Creation time in milliseconds since the epoch.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub create_time_stamp: i64,
     /// Deletion protection.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub delete_protection: Option<OnOff>,
     /// Console modification protection.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub modification_protection_status: Option<ModificationProtectionStatus>,
     /// Why modification protection is on.
     pub modification_protection_reason: String,
@@ -323,7 +324,7 @@ pub struct LoadBalancer {
     /// Business status (`Normal`, `FinancialLocked`, …).
     pub business_status: String,
     /// Tags (`Tags.Tag[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub tags: Vec<ResourceTag>,
 }
 
@@ -369,24 +370,24 @@ pub struct DescribeLoadBalancerAttributeResponse {
     #[serde(flatten)]
     pub load_balancer: LoadBalancer,
     /// Frontend ports of all listeners (`ListenerPorts.ListenerPort[]`).
-    #[serde(deserialize_with = "de::number_list")]
+    #[serde(deserialize_with = "lenient::number_list")]
     pub listener_ports: Vec<u16>,
     /// Listeners by port and protocol (`ListenerPortsAndProtocol.ListenerPortAndProtocol[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub listener_ports_and_protocol: Vec<ListenerPortAndProtocol>,
     /// The legacy, misspelt form (`ListenerPortsAndProtocal.ListenerPortAndProtocal[]`) older instances still return.
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub listener_ports_and_protocal: Vec<ListenerPortAndProtocal>,
     /// Backends of the default server group (`BackendServers.BackendServer[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub backend_servers: Vec<LoadBalancerBackendServer>,
     /// Expiry of a subscription instance.
     pub end_time: String,
     /// Expiry in milliseconds since the epoch.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub end_time_stamp: i64,
     /// Scheduled release time, in milliseconds since the epoch.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub auto_release_time: i64,
 }
 
@@ -412,16 +413,16 @@ impl DescribeLoadBalancerAttributeResponse {
 #[serde(rename_all = "PascalCase", default)]
 pub struct ListenerPortAndProtocol {
     /// Frontend port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub listener_port: u16,
     /// Protocol.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub listener_protocol: Option<ListenerProtocol>,
     /// Whether HTTP is redirected to HTTPS.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub listener_forward: Option<OnOff>,
     /// Redirect target port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub forward_port: u16,
     /// Listener description.
     pub description: String,
@@ -432,10 +433,10 @@ pub struct ListenerPortAndProtocol {
 #[serde(rename_all = "PascalCase", default)]
 pub struct ListenerPortAndProtocal {
     /// Frontend port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub listener_port: u16,
     /// Protocol (`ListenerProtocal`, sic).
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub listener_protocal: Option<ListenerProtocol>,
 }
 
@@ -446,10 +447,10 @@ pub struct LoadBalancerBackendServer {
     /// Instance or ENI ID.
     pub server_id: String,
     /// Weight (0–100).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub weight: u32,
     /// `ecs`, `eni` or `eci`.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub r#type: Option<BackendType>,
     /// Private address (ENI/ECI backends).
     pub server_ip: String,
@@ -627,7 +628,7 @@ pub struct ModifyLoadBalancerSpecResponse {
     /// Request ID.
     pub request_id: String,
     /// Billing order ID, when one was placed (a number on the wire).
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "lenient::string")]
     pub order_id: String,
 }
 

@@ -17,6 +17,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::lenient;
+
 /// Declares a closed SLB value set with a tolerant fallback: parsing is ASCII case-insensitive and an unknown
 /// value is kept verbatim in `Other`, so a value the server adds later never fails a response.
 macro_rules! slb_enum {
@@ -101,7 +103,6 @@ macro_rules! slb_enum {
 // The modules come after the macro so that they can use it.
 pub mod acl;
 pub mod certificate;
-mod de;
 pub mod domain_extension;
 pub mod listener;
 pub mod load_balancer;
@@ -328,10 +329,10 @@ slb_enum! {
 #[serde(default)]
 pub struct ResourceTag {
     /// Tag key.
-    #[serde(rename = "TagKey", deserialize_with = "de::string")]
+    #[serde(rename = "TagKey", deserialize_with = "lenient::string")]
     pub key: String,
     /// Tag value.
-    #[serde(rename = "TagValue", deserialize_with = "de::string")]
+    #[serde(rename = "TagValue", deserialize_with = "lenient::string")]
     pub value: String,
 }
 
@@ -360,7 +361,7 @@ impl From<&ResourceTag> for crate::Tag {
 #[serde(rename_all = "PascalCase", default)]
 pub struct RequestIdResponse {
     /// Request ID.
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "lenient::string")]
     pub request_id: String,
 }
 

@@ -5,7 +5,8 @@
 
 use serde::Deserialize;
 
-use super::{ListenerProtocol, RequestIdResponse, de};
+use super::{ListenerProtocol, RequestIdResponse};
+use crate::lenient;
 use crate::{
     endpoint::Product,
     params::{Params, Tag},
@@ -167,10 +168,10 @@ pub struct ListTagResourcesResponse {
     /// Request ID.
     pub request_id: String,
     /// Token of the next page; empty on the last.
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "lenient::string")]
     pub next_token: String,
     /// One entry per (resource, tag) (`TagResources.TagResource[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub tag_resources: Vec<TagResource>,
 }
 
@@ -196,10 +197,10 @@ pub struct TagResource {
     /// `ALIYUN::SLB::INSTANCE`: kept as text).
     pub resource_type: String,
     /// Tag key.
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "lenient::string")]
     pub tag_key: String,
     /// Tag value.
-    #[serde(deserialize_with = "de::string")]
+    #[serde(deserialize_with = "lenient::string")]
     pub tag_value: String,
 }
 

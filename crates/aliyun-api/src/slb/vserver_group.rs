@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{BackendType, ListenerProtocol, RequestIdResponse, ResourceTag, de};
+use super::{BackendType, ListenerProtocol, RequestIdResponse, ResourceTag};
+use crate::lenient;
 use crate::{
     endpoint::Product,
     params::{Params, Tag},
@@ -115,13 +116,13 @@ pub struct VServerGroupBackendServer {
     /// Instance, ENI or ECI ID.
     pub server_id: String,
     /// Backend port (a number or a string on the wire).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub port: u16,
     /// Weight (a number or a string on the wire).
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub weight: u32,
     /// `ecs`, `eni` or `eci` (`None` when absent: ECS on older answers).
-    #[serde(rename = "Type", deserialize_with = "de::opt_enum")]
+    #[serde(rename = "Type", deserialize_with = "lenient::opt_enum")]
     pub backend_type: Option<BackendType>,
     /// Private address (ENI/ECI backends).
     pub server_ip: String,
@@ -130,7 +131,7 @@ pub struct VServerGroupBackendServer {
     /// VPC of the backend.
     pub vpc_id: String,
     /// Whether the PROXY protocol v2 is passed to this backend.
-    #[serde(deserialize_with = "de::boolean")]
+    #[serde(deserialize_with = "lenient::boolean")]
     pub proxy_protocol_v2_enabled: bool,
 }
 
@@ -162,7 +163,7 @@ pub struct VServerGroupBackendsResponse {
     #[serde(rename = "VServerGroupName")]
     pub vserver_group_name: String,
     /// The group's backends after the call.
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub backend_servers: Vec<VServerGroupBackendServer>,
 }
 
@@ -267,7 +268,7 @@ pub struct DescribeVServerGroupsResponse {
     /// Request ID.
     pub request_id: String,
     /// The groups (`VServerGroups.VServerGroup[]`).
-    #[serde(rename = "VServerGroups", deserialize_with = "de::list")]
+    #[serde(rename = "VServerGroups", deserialize_with = "lenient::list")]
     pub vserver_groups: Vec<VServerGroup>,
 }
 
@@ -282,14 +283,14 @@ pub struct VServerGroup {
     #[serde(rename = "VServerGroupName")]
     pub vserver_group_name: String,
     /// Number of backends.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub server_count: u32,
     /// Creation time.
     pub create_time: String,
     /// Listeners and rules using the group (with `IncludeListener` / `IncludeRule`).
     pub associated_objects: AssociatedObjects,
     /// Tags.
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub tags: Vec<ResourceTag>,
 }
 
@@ -298,10 +299,10 @@ pub struct VServerGroup {
 #[serde(rename_all = "PascalCase", default)]
 pub struct AssociatedObjects {
     /// Listeners (`Listeners.Listener[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub listeners: Vec<AssociatedListener>,
     /// Forwarding rules (`Rules.Rule[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub rules: Vec<AssociatedRule>,
 }
 
@@ -310,10 +311,10 @@ pub struct AssociatedObjects {
 #[serde(rename_all = "PascalCase", default)]
 pub struct AssociatedListener {
     /// Listener protocol.
-    #[serde(deserialize_with = "de::opt_enum")]
+    #[serde(deserialize_with = "lenient::opt_enum")]
     pub protocol: Option<ListenerProtocol>,
     /// Listener port.
-    #[serde(deserialize_with = "de::number")]
+    #[serde(deserialize_with = "lenient::number")]
     pub port: u16,
 }
 
@@ -372,10 +373,10 @@ pub struct DescribeVServerGroupAttributeResponse {
     /// Creation time.
     pub create_time: String,
     /// Backends (`BackendServers.BackendServer[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub backend_servers: Vec<VServerGroupBackendServer>,
     /// Tags (`Tags.Tag[]`).
-    #[serde(deserialize_with = "de::list")]
+    #[serde(deserialize_with = "lenient::list")]
     pub tags: Vec<ResourceTag>,
 }
 

@@ -1,6 +1,6 @@
-//! Lenient deserializers for SLB responses.
+//! Lenient deserializers for API responses.
 //!
-//! The SLB API is loose about JSON types: ports and weights come back as numbers in one action and as strings in
+//! The APIs are loose about JSON types: ports and weights come back as numbers in one action and as strings in
 //! another, lists are wrapped in an object named after the item (`"LoadBalancers":{"LoadBalancer":[…]}`, an XML
 //! heritage) except where they are not (`DescribeLoadBalancerListeners` returns a flat `Listeners` array), and
 //! empty values appear as `""`, `{}` or `null`. These helpers accept every such form so that a response never fails
