@@ -64,6 +64,7 @@ struct State<C> {
     reconciler: Reconciler<C, KubeServiceWriter>,
     nodes: Store<Node>,
     slices: Store<EndpointSlice>,
+    caches: CachesReady,
     failures: Mutex<HashMap<ObjectRef<Service>, u32>>,
 }
 
@@ -88,7 +89,8 @@ pub async fn run<C: ClbCloud>(ctx: ClbContext<C>, feed: NodeFeed) {
     let state = Arc::new(State {
         reconciler: Reconciler::new(cloud, writer, config, metrics),
         nodes: feed.store.clone(),
-        slices: slice_store,
+        slices: slice_store.clone(),
+        caches: CachesReady::new(feed.store.clone(), slice_store),
         failures: Mutex::new(HashMap::new()),
     });
     let lookup_store = service_store.clone();
@@ -108,8 +110,7 @@ pub async fn run<C: ClbCloud>(ctx: ClbContext<C>, feed: NodeFeed) {
 
 async fn reconcile<C: ClbCloud>(service: Arc<Service>, state: Arc<State<C>>) -> Result<Action, Error> {
     // Never compute backends from a cache that is still filling: that would remove every backend.
-    let (nodes_ready, slices_ready) = futures::join!(state.nodes.wait_until_ready(), state.slices.wait_until_ready());
-    if nodes_ready.is_err() || slices_ready.is_err() {
+    if !state.caches.wait().await {
         return Ok(Action::requeue(Duration::from_secs(5)));
     }
     let nodes = state.nodes.state();
@@ -122,6 +123,35 @@ async fn reconcile<C: ClbCloud>(service: Arc<Service>, state: Arc<State<C>>) -> 
             Action::requeue(state.reconciler.config().resync_period)
         }
     })
+}
+
+/// Waits until the node and EndpointSlice caches are filled, for any number of concurrent reconciles.
+///
+/// kube-runtime's `Store::wait_until_ready` wakes only the last of several concurrent waiters (its `DelayedInit`
+/// keeps a single waker), so reconciles running in parallel must not each wait on the stores: all but one would
+/// wait forever. Here only one caller at a time waits on the stores (the others queue on the `OnceCell`), and once
+/// both are filled every later call returns at once.
+struct CachesReady {
+    nodes: Store<Node>,
+    slices: Store<EndpointSlice>,
+    filled: tokio::sync::OnceCell<()>,
+}
+
+impl CachesReady {
+    fn new(nodes: Store<Node>, slices: Store<EndpointSlice>) -> Self {
+        Self { nodes, slices, filled: tokio::sync::OnceCell::new() }
+    }
+
+    /// Whether both caches are filled (waiting until they are); false if a watch stopped before filling its cache.
+    async fn wait(&self) -> bool {
+        self.filled
+            .get_or_try_init(|| async {
+                self.nodes.wait_until_ready().await?;
+                self.slices.wait_until_ready().await
+            })
+            .await
+            .is_ok()
+    }
 }
 
 /// Per-Service exponential backoff: 5 s, 10 s, … up to 300 s.
@@ -236,4 +266,47 @@ fn node_set_changes(feed: NodeFeed) -> impl Stream<Item = ()> + Send + 'static {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Several reconciles start before the caches are filled (the binary runs up to `--concurrent-service-syncs`
+    /// at once). kube-runtime's `Store::wait_until_ready` wakes only the last of several concurrent waiters, so
+    /// every one of them must still get through once the caches fill.
+    #[tokio::test]
+    async fn concurrent_waiters_all_pass_once_the_caches_fill() {
+        let (nodes, mut node_writer) = reflector::store::<Node>();
+        let (slices, mut slice_writer) = reflector::store::<EndpointSlice>();
+        let caches = Arc::new(CachesReady::new(nodes, slices));
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let caches = caches.clone();
+                tokio::spawn(async move { caches.wait().await })
+            })
+            .collect();
+        // Let every waiter register before the caches fill.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        node_writer.apply_watcher_event(&watcher::Event::Init);
+        node_writer.apply_watcher_event(&watcher::Event::InitDone);
+        slice_writer.apply_watcher_event(&watcher::Event::Init);
+        slice_writer.apply_watcher_event(&watcher::Event::InitDone);
+        for (i, waiter) in waiters.into_iter().enumerate() {
+            let passed = tokio::time::timeout(Duration::from_secs(5), waiter).await;
+            assert!(matches!(passed, Ok(Ok(true))), "waiter {i} of 3 is still waiting: {passed:?}");
+        }
+        // Later waits return at once.
+        assert!(tokio::time::timeout(Duration::from_secs(1), caches.wait()).await.unwrap_or(false));
+    }
+
+    #[tokio::test]
+    async fn a_watch_that_stops_before_filling_fails_the_wait() {
+        let (nodes, node_writer) = reflector::store::<Node>();
+        let (slices, mut slice_writer) = reflector::store::<EndpointSlice>();
+        slice_writer.apply_watcher_event(&watcher::Event::InitDone);
+        drop(node_writer);
+        let caches = CachesReady::new(nodes, slices);
+        assert_eq!(tokio::time::timeout(Duration::from_secs(5), caches.wait()).await.ok(), Some(false));
+    }
 }
