@@ -20,10 +20,12 @@
 pub mod bins;
 pub mod ccm;
 pub mod certs;
+pub mod cloud_admin;
 pub mod dump;
 pub mod error;
 pub mod fixtures;
 pub mod process;
+pub mod slb_admin;
 pub mod stack;
 pub mod wait;
 

@@ -9,9 +9,16 @@
 //!   synced, so an empty cache never deletes routes.
 //! * The node feed keeps being read while a pass runs, so the shared watch never waits for this controller.
 //! * A node whose `NetworkUnavailable` condition is changed by someone else, while its routes are unchanged, is
-//!   put right without a cloud call.
+//!   put right without a cloud call. While a pass runs, such a change is only noted and looked at again when the
+//!   pass has ended: it may be the pass's own write, which the previous pass's decision would revert.
 
-use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeSet, HashMap},
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    time::Duration,
+};
 
 use ccm_kube::node_feed::NodeFeed;
 use futures::StreamExt as _;
@@ -116,12 +123,17 @@ pub async fn run<C: RouteCloud + 'static>(ctx: Context<C>, feed: NodeFeed) -> Re
         }
         let wake = state.next_wake();
         tokio::select! {
-            Some(node) = changes.next() => state.node_changed(&node, &kube).await,
+            Some(node) = changes.next() => state.node_changed(&node, &kube, running.is_some()).await,
             _ = scan.tick() => state.scan_deletions(&store),
             (worker, outcome) = finish(&mut running), if running.is_some() => {
                 running = None;
                 idle = Some(worker);
                 state.pass_done(outcome, Instant::now());
+                for (name, wanted) in state.drifted_after_pass(&store) {
+                    if let Err(error) = kube.set_condition(&name, wanted).await {
+                        warn!(node = name, %error, "cannot restore the NetworkUnavailable condition");
+                    }
+                }
             }
             _ = sleep_until(wake), if running.is_none() => {}
         }
@@ -145,6 +157,8 @@ struct LoopState {
     known: HashMap<String, RoutingKey>,
     /// The condition the last pass decided for each node.
     conditions: HashMap<String, NetworkCondition>,
+    /// Nodes whose condition changed while a pass ran: looked at again once it has ended.
+    drift_during_pass: BTreeSet<String>,
     /// A node change waits for a pass at this time.
     change_due: Option<Instant>,
     next_periodic: Instant,
@@ -161,6 +175,7 @@ impl LoopState {
         Self {
             known: HashMap::new(),
             conditions: HashMap::new(),
+            drift_during_pass: BTreeSet::new(),
             change_due: None,
             next_periodic: Instant::now() + config.reconciliation_period,
             retry_due: None,
@@ -203,20 +218,49 @@ impl LoopState {
         }
     }
 
-    async fn node_changed(&mut self, node: &Node, kube: &KubeSide) {
+    async fn node_changed(&mut self, node: &Node, kube: &KubeSide, pass_running: bool) {
         let Some(name) = node.metadata.name.as_deref() else { return };
+        if let Some(wanted) = self.react(node, pass_running)
+            && let Err(error) = kube.set_condition(name, wanted).await
+        {
+            warn!(node = name, %error, "cannot restore the NetworkUnavailable condition");
+        }
+    }
+
+    /// Handles a node update; returns the condition to put back on the node now, if any.
+    ///
+    /// While a pass runs, the last pass's decisions may be outdated: the running pass may be setting the very
+    /// condition seen here, and putting the old one back would undo its write (the node would stay marked
+    /// `NetworkUnavailable=True` with all its routes present). So the node is only noted then, and looked at again
+    /// with the new decisions when the pass has ended ([`LoopState::drifted_after_pass`]).
+    fn react(&mut self, node: &Node, pass_running: bool) -> Option<NetworkCondition> {
+        let name = node.metadata.name.as_deref()?;
         match self.change_of(node) {
             NodeChange::Routing => {
                 debug!(node = name, "node change relevant to routes");
                 self.mark_changed();
+                None
             }
-            NodeChange::ConditionDrift(wanted) => {
-                if let Err(error) = kube.set_condition(name, wanted).await {
-                    warn!(node = name, %error, "cannot restore the NetworkUnavailable condition");
-                }
+            NodeChange::ConditionDrift(_) if pass_running => {
+                self.drift_during_pass.insert(name.to_owned());
+                None
             }
-            NodeChange::Irrelevant => {}
+            NodeChange::ConditionDrift(wanted) => Some(wanted),
+            NodeChange::Irrelevant => None,
         }
+    }
+
+    /// After a pass: the nodes whose condition changed while it ran and still differs from what it decided, with
+    /// the condition to put back.
+    fn drifted_after_pass(&mut self, store: &Store<Node>) -> Vec<(String, NetworkCondition)> {
+        std::mem::take(&mut self.drift_during_pass)
+            .into_iter()
+            .filter_map(|name| {
+                let wanted = *self.conditions.get(&name)?;
+                let node = store.get(&ObjectRef::new(&name))?;
+                (!wanted.is_set_on(&node)).then_some((name, wanted))
+            })
+            .collect()
     }
 
     /// What a node update means: a pass is needed, only its condition needs putting back, or nothing.
@@ -478,6 +522,49 @@ mod tests {
         let moved = k8s_node("node-1", "10.244.7.0/24", Some(("False", "RouteCreated")));
         assert_eq!(s.change_of(&moved), NodeChange::Routing);
         assert_eq!(s.change_of(&k8s_node("node-2", "10.244.2.0/24", None)), NodeChange::Routing, "a new node");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pass_setting_a_condition_is_not_undone_by_the_previous_decision() {
+        use kube::runtime::{reflector, watcher};
+        let mut s = state();
+        let unrouted = k8s_node("node-1", "10.244.1.0/24", Some(("True", "NoRouteCreated")));
+        s.planning_from(&[Arc::clone(&unrouted)]);
+        s.pass_done(
+            PassOutcome {
+                conditions: [("node-1".to_string(), NetworkCondition::NoRouteCreated)].into(),
+                success: false,
+            },
+            Instant::now(),
+        );
+        // The retry pass creates the route and sets False/RouteCreated; the echo of that write arrives while the
+        // pass is still running. Putting back the previous pass's NoRouteCreated would undo it.
+        s.planning_from(&[Arc::clone(&unrouted)]);
+        let routed = k8s_node("node-1", "10.244.1.0/24", Some(("False", "RouteCreated")));
+        assert_eq!(s.react(&routed, true), None, "no write while the pass runs");
+        let (store, mut writer) = reflector::store::<Node>();
+        writer.apply_watcher_event(&watcher::Event::Init);
+        writer.apply_watcher_event(&watcher::Event::InitApply((*routed).clone()));
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        s.pass_done(
+            PassOutcome { conditions: [("node-1".to_string(), NetworkCondition::RouteCreated)].into(), success: true },
+            Instant::now(),
+        );
+        assert_eq!(s.drifted_after_pass(&store), vec![], "the node carries what the pass decided");
+        assert_eq!(s.react(&routed, false), None);
+
+        // Someone else flips it during a pass: put right once the pass has ended.
+        s.planning_from(&[Arc::clone(&routed)]);
+        assert_eq!(s.react(&unrouted, true), None);
+        writer.apply_watcher_event(&watcher::Event::Apply((*unrouted).clone()));
+        s.pass_done(
+            PassOutcome { conditions: [("node-1".to_string(), NetworkCondition::RouteCreated)].into(), success: true },
+            Instant::now(),
+        );
+        assert_eq!(s.drifted_after_pass(&store), vec![("node-1".to_string(), NetworkCondition::RouteCreated)]);
+        assert_eq!(s.drifted_after_pass(&store), vec![], "looked at once");
+        // Between passes, drift is put right at once.
+        assert_eq!(s.react(&unrouted, false), Some(NetworkCondition::RouteCreated));
     }
 
     #[tokio::test(start_paused = true)]
