@@ -121,6 +121,14 @@ pub fn workspace_binary(package: &str, bin: &str) -> Result<PathBuf> {
             let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
             let mut cmd = Command::new(cargo);
             cmd.args(["build", "--quiet", "--package", package, "--bin", bin]);
+            // The variables cargo set for this test binary (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`) would reach build
+            // scripts that watch them (ring's), rebuilding ring and everything above it on every other build.
+            for (key, _) in std::env::vars_os() {
+                let key = key.to_string_lossy();
+                if key == "CARGO_MANIFEST_DIR" || key == "CARGO_MANIFEST_PATH" || key.starts_with("CARGO_PKG_") {
+                    cmd.env_remove(key.as_ref());
+                }
+            }
             if dir.file_name().is_some_and(|n| n == "release") {
                 cmd.arg("--release");
             }

@@ -21,6 +21,7 @@ pub mod bins;
 pub mod ccm;
 pub mod certs;
 pub mod cloud_admin;
+pub mod demo;
 pub mod dump;
 pub mod error;
 pub mod fixtures;

@@ -372,3 +372,105 @@ mod tests {
         assert_eq!(log.slb_counts().len(), 2);
     }
 }
+
+/// An access control list of the fake (field names as in `/_fake/state`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct FakeAcl {
+    /// `acl-...`.
+    pub acl_id: String,
+    /// Name.
+    pub acl_name: String,
+    /// Entries in insertion order.
+    #[serde(default)]
+    pub entries: Vec<FakeAclEntry>,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<FakeTag>,
+}
+
+impl FakeAcl {
+    /// The entries (CIDR blocks), sorted.
+    pub fn entry_set(&self) -> Vec<String> {
+        let mut entries: Vec<String> = self.entries.iter().map(|e| e.entry.clone()).collect();
+        entries.sort();
+        entries
+    }
+
+    /// The value of tag `key`, if set.
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+    }
+}
+
+/// One entry of a fake ACL.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FakeAclEntry {
+    /// CIDR block.
+    pub entry: String,
+}
+
+/// The access control binding of a fake listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct FakeListenerAcl {
+    /// Bound ACL, empty when none.
+    #[serde(default)]
+    pub acl_id: String,
+    /// `white` / `black`, empty when unset.
+    #[serde(default)]
+    pub acl_type: String,
+    /// `on` / `off`.
+    #[serde(default)]
+    pub acl_status: String,
+}
+
+/// The fake's ACLs and the ACL binding of every listener.
+#[derive(Debug, Clone, Default)]
+pub struct AclSnapshot {
+    /// ACLs by id.
+    pub acls: BTreeMap<String, FakeAcl>,
+    /// `(load balancer id, port, protocol)` → binding.
+    pub listeners: BTreeMap<(String, u16, String), FakeListenerAcl>,
+}
+
+impl AclSnapshot {
+    /// Reads the ACL part of a `/_fake/state` snapshot.
+    pub fn from_state(state: &serde_json::Value) -> Result<Self> {
+        let format = |what: &str, e: serde_json::Error| Error::Format {
+            context: format!("/_fake/state {what}"),
+            message: e.to_string(),
+        };
+        let slb = state.get("slb").cloned().unwrap_or_default();
+        let acls: BTreeMap<String, FakeAcl> = match slb.get("acls") {
+            Some(v) => serde_json::from_value(v.clone()).map_err(|e| format("slb.acls", e))?,
+            None => BTreeMap::new(),
+        };
+        let mut listeners = BTreeMap::new();
+        for (lb_id, lb) in slb.get("load_balancers").and_then(|v| v.as_object()).into_iter().flatten() {
+            for l in lb.get("listeners").and_then(|v| v.as_array()).into_iter().flatten() {
+                let port = l.get("listener_port").and_then(serde_json::Value::as_u64).unwrap_or_default();
+                let protocol = l.get("listener_protocol").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                let binding: FakeListenerAcl =
+                    serde_json::from_value(l.clone()).map_err(|e| format("slb listener", e))?;
+                listeners.insert((lb_id.clone(), u16::try_from(port).unwrap_or_default(), protocol), binding);
+            }
+        }
+        Ok(AclSnapshot { acls, listeners })
+    }
+
+    /// ACLs named `name`.
+    pub fn named(&self, name: &str) -> Vec<&FakeAcl> {
+        self.acls.values().filter(|a| a.acl_name == name).collect()
+    }
+
+    /// The binding of listener `port/protocol` of `load_balancer_id`.
+    pub fn listener(&self, load_balancer_id: &str, port: u16, protocol: &str) -> Option<&FakeListenerAcl> {
+        self.listeners.get(&(load_balancer_id.to_owned(), port, protocol.to_owned()))
+    }
+}
+
+impl Stack {
+    /// The fake's ACLs and listener ACL bindings now.
+    pub async fn acl_state(&self) -> Result<AclSnapshot> {
+        AclSnapshot::from_state(&self.fake_state().await?)
+    }
+}

@@ -351,8 +351,10 @@ async fn port_change_replaces_listeners_on_the_same_load_balancer() {
         (got == wanted
             && tcp == (key(tcp_node_port, &svc), backends(&all, tcp_node_port))
             && udp == (key(udp_node_port, &svc), backends(&all, udp_node_port))
-            && slb.groups_of(&lb_id).len() == 2)
-            .then(|| slb.clone())
+            && slb.groups_of(&lb_id).len() == 2
+            // A listener is created stopped and started by a later call: wait for both to run.
+            && lb.listeners.iter().all(|l| l.status == "running"))
+        .then(|| slb.clone())
     })
     .await;
     let lb = slb.load_balancer(&lb_id).unwrap();

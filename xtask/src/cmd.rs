@@ -11,9 +11,19 @@ pub fn workspace_root() -> PathBuf {
 }
 
 /// A `cargo` command (the same cargo that runs xtask) in the workspace root.
+///
+/// Without the variables `cargo run` set for xtask itself (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`): build scripts that
+/// watch them (ring's does) would otherwise see other values than in a plain `cargo build` and rebuild — and with
+/// them everything above ring (rustls, kube, the controllers) — each time builds alternate between the two.
 pub fn cargo<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.args(args).current_dir(workspace_root());
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        if key == "CARGO_MANIFEST_DIR" || key == "CARGO_MANIFEST_PATH" || key.starts_with("CARGO_PKG_") {
+            c.env_remove(key.as_ref());
+        }
+    }
     c
 }
 

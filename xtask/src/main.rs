@@ -2,12 +2,15 @@
 //!
 //! * `test`: the project's test command (fmt, clippy, unit tests, the aliyun-fake SDK suite, e2e).
 //! * `k8s-bins`: builds and caches kube-apiserver and etcd for the e2e tests.
-//! * `stack up|down|status`: a local etcd + kube-apiserver + aliyun-fake in the background.
-//! * `demo`: the CCM against the local stack (needs the controllers; not available yet).
+//! * `stack up|down|status`: a local etcd + kube-apiserver + aliyun-fake + cloud-controller-manager in the
+//!   background.
+//! * `demo`: the whole system on this machine, narrated (the README's "run it" command).
 //!
-//! xtask stays small (anyhow + clap): it shells out to cargo, go and the e2e crate's `e2e-stack` binary.
+//! xtask stays small (anyhow + clap): it shells out to cargo, go and the e2e crate's `e2e-stack` and `e2e-demo`
+//! binaries.
 
 mod cmd;
+mod demo;
 mod k8s_bins;
 mod test;
 
@@ -30,17 +33,14 @@ enum Task {
     Test(test::TestArgs),
     /// Builds (once) and prints kube-apiserver and etcd for the e2e tests.
     K8sBins(k8s_bins::K8sBinsArgs),
-    /// Runs etcd, kube-apiserver and aliyun-fake in the background.
+    /// Runs etcd, kube-apiserver, aliyun-fake and cloud-controller-manager in the background.
     Stack {
         #[command(subcommand)]
         action: StackAction,
     },
-    /// Runs the CCM against the local stack and narrates what happens (needs the controllers).
-    Demo {
-        /// Exit after the scenario instead of running until Ctrl-C.
-        #[arg(long)]
-        once: bool,
-    },
+    /// Brings up the stack, runs the CCM, registers three nodes and a LoadBalancer Service, and narrates what
+    /// happens; until Ctrl-C, or with --once until everything converged.
+    Demo(demo::DemoArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -50,9 +50,18 @@ enum StackAction {
         /// Seed file for aliyun-fake.
         #[arg(long)]
         seed: Option<PathBuf>,
-        /// Do not start aliyun-fake.
+        /// Do not start aliyun-fake (nor the CCM, which needs it).
         #[arg(long)]
         no_fake: bool,
+        /// Do not start cloud-controller-manager.
+        #[arg(long)]
+        no_ccm: bool,
+        /// The CCM's --controllers.
+        #[arg(long, default_value = "*")]
+        controllers: String,
+        /// The CCM's --cluster-cidr (the pod CIDRs of the nodes you register must lie inside it).
+        #[arg(long, default_value = "172.16.0.0/16")]
+        cluster_cidr: String,
     },
     /// Stops the stack.
     Down,
@@ -75,46 +84,44 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Task::Test(args) => test::run(&args),
         Task::K8sBins(args) => k8s_bins::run(&args).map(|()| ExitCode::SUCCESS),
         Task::Stack { action } => stack(action),
-        Task::Demo { once: _ } => {
-            eprintln!(
-                "cargo xtask demo needs the cloud-controller-manager binary and its controllers, which do not exist \
-                 yet (issues 5-9).\nMeanwhile `cargo xtask stack up` brings up etcd, kube-apiserver and aliyun-fake \
-                 to explore by hand."
-            );
-            Ok(ExitCode::from(2))
-        }
+        Task::Demo(args) => demo::run(&args),
     }
 }
 
 /// `stack up|down|status`: delegates to the e2e crate's `e2e-stack` binary, which owns certificates, tokens and
-/// process handling. (When the CCM binary exists, `up` starts it too: that belongs in `e2e-stack`.)
+/// process handling. `up` first builds what the stack runs, with progress output.
 fn stack(action: StackAction) -> Result<ExitCode> {
-    let mut args: Vec<String> = vec![
-        "run".into(),
-        "--quiet".into(),
-        "-p".into(),
-        "e2e".into(),
-        "--bin".into(),
-        "e2e-stack".into(),
-        "--".into(),
-    ];
-    let mut env = Vec::new();
+    let mut cmd = match &action {
+        StackAction::Up { .. } => demo::prepare(&demo::STACK_BINS, 3)?,
+        StackAction::Down | StackAction::Status => {
+            // Nothing to start: no k8s-bins, and the stack's binaries only if e2e-stack itself is missing.
+            let mut c = cmd::cargo(&["run", "--quiet", "--package", "e2e", "--bin", "e2e-stack", "--"]);
+            c.env("E2E_NO_CARGO_BUILD", "1");
+            c
+        }
+    };
     match action {
-        StackAction::Up { seed, no_fake } => {
-            let bins = k8s_bins::ensure(true)?;
-            env.push((k8s_bins::BINS_ENV.to_string(), bins.dir.display().to_string()));
-            args.push("up".into());
+        StackAction::Up { seed, no_fake, no_ccm, controllers, cluster_cidr } => {
+            println!("==> [3/3] starting the stack");
+            cmd.arg("up");
             if let Some(seed) = seed {
-                args.push("--seed".into());
-                args.push(seed.display().to_string());
+                cmd.arg("--seed").arg(seed);
             }
             if no_fake {
-                args.push("--no-fake".into());
+                cmd.arg("--no-fake");
             }
+            if no_ccm {
+                cmd.arg("--no-ccm");
+            }
+            cmd.arg("--controllers").arg(controllers).arg("--cluster-cidr").arg(cluster_cidr);
         }
-        StackAction::Down => args.push("down".into()),
-        StackAction::Status => args.push("status".into()),
+        StackAction::Down => {
+            cmd.arg("down");
+        }
+        StackAction::Status => {
+            cmd.arg("status");
+        }
     }
-    let status = cmd::cargo(&args).envs(env).status()?;
+    let status = cmd.status()?;
     Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -54,7 +54,6 @@ const UNUSED_KEYS: &[(&str, &str)] = &[
     ("nodeAddrSyncPeriod", "unused by the Go CCM too; use --node-status-update-frequency"),
     ("privateZoneId", "the PrivateZone controller is not part of this CCM"),
     ("privateZoneRecordTTL", "the PrivateZone controller is not part of this CCM"),
-    ("serviceBackendType", "ENI backends are chosen per Service with the backend-type annotation"),
 ];
 
 /// A vSwitch of `Global.vswitchid`, with its zone.
@@ -120,7 +119,8 @@ pub struct CloudConfig {
     pub resource_group_id: Option<String>,
     /// `Global.routeTableIDs`: route tables to program; discovered when empty.
     pub route_table_ids: Vec<String>,
-    /// `Global.serviceBackendType` (accepted; see the warning).
+    /// `Global.serviceBackendType`: `eni` makes pods (their ENIs) the backends of every Service, unless a Service's
+    /// `service.beta.kubernetes.io/backend-type` annotation says otherwise.
     pub service_backend_type: Option<String>,
     /// `Global.disablePublicSLB`: refuse internet-facing load balancers.
     pub disable_public_slb: bool,

@@ -425,6 +425,7 @@ mod service {
             disable_public_slb: cc.disable_public_slb,
             concurrent_service_syncs: u16::try_from(concurrency).unwrap_or(u16::MAX),
             event_instance: rt.instance.clone(),
+            eni_backends: cc.service_backend_type.as_deref().is_some_and(|t| t.trim().eq_ignore_ascii_case("eni")),
             ..defaults
         }
     }

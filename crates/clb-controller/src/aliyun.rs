@@ -3,22 +3,26 @@
 use aliyun_api::{
     Client, Tag,
     slb::{
-        self, BackendServer, CreateLoadBalancer, CreateLoadBalancerTcpListener, CreateLoadBalancerUdpListener,
-        CreateVServerGroup, DeleteLoadBalancer, DeleteLoadBalancerListener, DeleteVServerGroup,
+        self, AclEntry, AddAccessControlListEntry, BackendServer, CreateAccessControlList, CreateLoadBalancer,
+        CreateLoadBalancerHttpListener, CreateLoadBalancerHttpsListener, CreateLoadBalancerTcpListener,
+        CreateLoadBalancerUdpListener, CreateVServerGroup, DeleteAccessControlList, DeleteLoadBalancer,
+        DeleteLoadBalancerListener, DeleteVServerGroup, DescribeAccessControlListAttribute, DescribeAccessControlLists,
         DescribeLoadBalancerAttribute, DescribeLoadBalancerListeners, DescribeLoadBalancers,
         DescribeVServerGroupAttribute, DescribeVServerGroups, InstanceChargeType, InternetChargeType, ListTagResources,
         ListenerProtocol, ModificationProtectionStatus, ModifyLoadBalancerInstanceChargeType,
-        ModifyLoadBalancerInstanceSpec, ModifyLoadBalancerInternetSpec, OnOff, ResourceTag,
-        SetLoadBalancerDeleteProtection, SetLoadBalancerModificationProtection, SetLoadBalancerName,
+        ModifyLoadBalancerInstanceSpec, ModifyLoadBalancerInternetSpec, OnOff, RemoveAccessControlListEntry,
+        ResourceTag, SetLoadBalancerDeleteProtection, SetLoadBalancerHttpListenerAttribute,
+        SetLoadBalancerHttpsListenerAttribute, SetLoadBalancerModificationProtection, SetLoadBalancerName,
         SetLoadBalancerTcpListenerAttribute, SetLoadBalancerUdpListenerAttribute, SetVServerGroupAttribute,
-        StartLoadBalancerListener, TagResources, UntagResources,
+        StartLoadBalancerListener, TagResources, UntagResources, XForwardedFor,
     },
 };
 
 use crate::{
     cloud::{
         Backend, ClbCloud, CloudError, CloudResult, CreatedLoadBalancer, ListenerChange, ListenerSettings,
-        LoadBalancerSummary, NewListener, NewLoadBalancer, ObservedListener, ObservedLoadBalancer, VServerGroupSummary,
+        LoadBalancerSummary, NewListener, NewLoadBalancer, ObservedAcl, ObservedDomainExtension, ObservedListener,
+        ObservedLoadBalancer, VServerGroupSummary,
     },
     naming::MODIFICATION_PROTECTION_REASON,
 };
@@ -91,7 +95,13 @@ fn servers(backends: &[Backend]) -> Vec<BackendServer> {
 fn observed_settings(l: &slb::Listener) -> ListenerSettings {
     let nonzero = |n: u32| Some(n).filter(|n| *n > 0);
     let text = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
-    let mut s = ListenerSettings { scheduler: l.scheduler.clone(), ..Default::default() };
+    let mut s = ListenerSettings {
+        scheduler: l.scheduler.clone(),
+        acl_status: l.acl_status.clone(),
+        acl_id: text(&l.acl_id),
+        acl_type: l.acl_type.clone(),
+        ..Default::default()
+    };
     if let Some(c) = &l.tcp_listener_config {
         s.persistence_timeout = Some(c.persistence_timeout);
         s.established_timeout = nonzero(c.established_timeout);
@@ -108,6 +118,52 @@ fn observed_settings(l: &slb::Listener) -> ListenerSettings {
         s.connection_drain = c.connection_drain.clone();
         s.connection_drain_timeout = nonzero(c.connection_drain_timeout);
         s.proxy_protocol_v2 = Some(c.proxy_protocol_v2_enabled);
+    }
+    if let Some(c) = &l.http_listener_config {
+        s.health_check_switch = c.health_check.clone();
+        s.health_check_uri = text(&c.health_check_uri);
+        s.health_check_domain = text(&c.health_check_domain);
+        s.health_check_http_code = text(&c.health_check_http_code);
+        s.health_check_connect_port = Some(c.health_check_connect_port).filter(|p| *p > 0);
+        s.health_check_interval = nonzero(c.health_check_interval);
+        s.health_check_method = c.health_check_method.clone();
+        s.health_check_timeout = nonzero(c.health_check_timeout);
+        s.healthy_threshold = nonzero(c.healthy_threshold);
+        s.unhealthy_threshold = nonzero(c.unhealthy_threshold);
+        s.sticky_session = c.sticky_session.clone();
+        s.sticky_session_type = c.sticky_session_type.clone();
+        s.cookie = text(&c.cookie);
+        s.cookie_timeout = nonzero(c.cookie_timeout);
+        s.idle_timeout = nonzero(c.idle_timeout);
+        s.request_timeout = nonzero(c.request_timeout);
+        s.x_forwarded_for_proto = c.x_forwarded_for.proto.clone();
+        s.x_forwarded_for_slb_port = c.x_forwarded_for.slb_port.clone();
+        s.x_forwarded_for_client_src_port = c.x_forwarded_for.client_src_port.clone();
+        s.forward_port = (c.listener_forward == Some(OnOff::On)).then_some(c.forward_port).filter(|p| *p > 0);
+    }
+    if let Some(c) = &l.https_listener_config {
+        s.health_check_switch = c.health_check.clone();
+        s.health_check_uri = text(&c.health_check_uri);
+        s.health_check_domain = text(&c.health_check_domain);
+        s.health_check_http_code = text(&c.health_check_http_code);
+        s.health_check_connect_port = Some(c.health_check_connect_port).filter(|p| *p > 0);
+        s.health_check_interval = nonzero(c.health_check_interval);
+        s.health_check_method = c.health_check_method.clone();
+        s.health_check_timeout = nonzero(c.health_check_timeout);
+        s.healthy_threshold = nonzero(c.healthy_threshold);
+        s.unhealthy_threshold = nonzero(c.unhealthy_threshold);
+        s.sticky_session = c.sticky_session.clone();
+        s.sticky_session_type = c.sticky_session_type.clone();
+        s.cookie = text(&c.cookie);
+        s.cookie_timeout = nonzero(c.cookie_timeout);
+        s.idle_timeout = nonzero(c.idle_timeout);
+        s.request_timeout = nonzero(c.request_timeout);
+        s.x_forwarded_for_proto = c.x_forwarded_for.proto.clone();
+        s.x_forwarded_for_slb_port = c.x_forwarded_for.slb_port.clone();
+        s.x_forwarded_for_client_src_port = c.x_forwarded_for.client_src_port.clone();
+        s.server_certificate_id = text(&c.server_certificate_id);
+        s.tls_cipher_policy = text(&c.tls_cipher_policy);
+        s.enable_http2 = c.enable_http2.clone();
     }
     if let Some(c) = &l.udp_listener_config {
         s.health_check_switch = c.health_check.clone();
@@ -143,6 +199,7 @@ fn observed_load_balancer(lb: slb::LoadBalancer, tags: Vec<Tag>) -> ObservedLoad
         name: lb.load_balancer_name,
         address: lb.address,
         address_type: lb.address_type,
+        ip_version: lb.address_ip_version,
         vpc_id: lb.vpc_id,
         vswitch_id: lb.vswitch_id,
         master_zone_id: lb.master_zone_id,
@@ -182,6 +239,9 @@ fn tcp_create(lb: &str, l: &NewListener) -> CreateLoadBalancerTcpListener {
         connection_drain_timeout: s.connection_drain_timeout,
         proxy_protocol_v2_enabled: s.proxy_protocol_v2,
         description: Some(l.description.clone()),
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
         ..Default::default()
     }
 }
@@ -202,6 +262,9 @@ fn udp_create(lb: &str, l: &NewListener) -> CreateLoadBalancerUdpListener {
         unhealthy_threshold: s.unhealthy_threshold,
         proxy_protocol_v2_enabled: s.proxy_protocol_v2,
         description: Some(l.description.clone()),
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
         ..Default::default()
     }
 }
@@ -230,6 +293,9 @@ fn tcp_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerTcpListenerAttribute 
         connection_drain_timeout: s.connection_drain_timeout,
         proxy_protocol_v2_enabled: s.proxy_protocol_v2,
         description: c.description.clone(),
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
         ..Default::default()
     }
 }
@@ -250,6 +316,157 @@ fn udp_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerUdpListenerAttribute 
         unhealthy_threshold: s.unhealthy_threshold,
         proxy_protocol_v2_enabled: s.proxy_protocol_v2,
         description: c.description.clone(),
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
+        ..Default::default()
+    }
+}
+
+fn xff(s: &ListenerSettings) -> XForwardedFor {
+    XForwardedFor {
+        proto: s.x_forwarded_for_proto.clone(),
+        slb_port: s.x_forwarded_for_slb_port.clone(),
+        client_src_port: s.x_forwarded_for_client_src_port.clone(),
+        ..Default::default()
+    }
+}
+
+fn http_create(lb: &str, l: &NewListener) -> CreateLoadBalancerHttpListener {
+    let s = &l.settings;
+    CreateLoadBalancerHttpListener {
+        load_balancer_id: lb.to_owned(),
+        listener_port: l.port,
+        vserver_group_id: Some(l.vserver_group_id.clone()),
+        scheduler: s.scheduler.clone(),
+        health_check: s.health_check_switch.clone().unwrap_or(OnOff::Off),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_domain: s.health_check_domain.clone(),
+        health_check_uri: s.health_check_uri.clone(),
+        health_check_http_code: s.health_check_http_code.clone(),
+        health_check_interval: s.health_check_interval,
+        health_check_method: s.health_check_method.clone(),
+        health_check_timeout: s.health_check_timeout,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        sticky_session: s.sticky_session.clone().unwrap_or(OnOff::Off),
+        sticky_session_type: s.sticky_session_type.clone(),
+        cookie: s.cookie.clone(),
+        cookie_timeout: s.cookie_timeout,
+        idle_timeout: s.idle_timeout,
+        request_timeout: s.request_timeout,
+        listener_forward: s.forward_port.map(|_| OnOff::On),
+        forward_port: s.forward_port,
+        x_forwarded_for: xff(s),
+        description: Some(l.description.clone()),
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
+        ..Default::default()
+    }
+}
+
+fn https_create(lb: &str, l: &NewListener) -> CreateLoadBalancerHttpsListener {
+    let s = &l.settings;
+    CreateLoadBalancerHttpsListener {
+        load_balancer_id: lb.to_owned(),
+        listener_port: l.port,
+        bandwidth: Some(slb::UNLIMITED_BANDWIDTH),
+        vserver_group_id: Some(l.vserver_group_id.clone()),
+        server_certificate_id: s.server_certificate_id.clone(),
+        enable_http2: s.enable_http2.clone(),
+        tls_cipher_policy: s.tls_cipher_policy.clone(),
+        scheduler: s.scheduler.clone(),
+        health_check: s.health_check_switch.clone().unwrap_or(OnOff::Off),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_domain: s.health_check_domain.clone(),
+        health_check_uri: s.health_check_uri.clone(),
+        health_check_http_code: s.health_check_http_code.clone(),
+        health_check_interval: s.health_check_interval,
+        health_check_method: s.health_check_method.clone(),
+        health_check_timeout: s.health_check_timeout,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        sticky_session: s.sticky_session.clone().unwrap_or(OnOff::Off),
+        sticky_session_type: s.sticky_session_type.clone(),
+        cookie: s.cookie.clone(),
+        cookie_timeout: s.cookie_timeout,
+        idle_timeout: s.idle_timeout,
+        request_timeout: s.request_timeout,
+        x_forwarded_for: xff(s),
+        description: Some(l.description.clone()),
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
+        ..Default::default()
+    }
+}
+
+fn http_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerHttpListenerAttribute {
+    let s = &c.settings;
+    SetLoadBalancerHttpListenerAttribute {
+        load_balancer_id: lb.to_owned(),
+        listener_port: c.port,
+        vserver_group: c.vserver_group_id.as_ref().map(|_| OnOff::On),
+        vserver_group_id: c.vserver_group_id.clone(),
+        scheduler: s.scheduler.clone(),
+        health_check: s.health_check_switch.clone(),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_domain: s.health_check_domain.clone(),
+        health_check_uri: s.health_check_uri.clone(),
+        health_check_http_code: s.health_check_http_code.clone(),
+        health_check_interval: s.health_check_interval,
+        health_check_method: s.health_check_method.clone(),
+        health_check_timeout: s.health_check_timeout,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        sticky_session: s.sticky_session.clone(),
+        sticky_session_type: s.sticky_session_type.clone(),
+        cookie: s.cookie.clone(),
+        cookie_timeout: s.cookie_timeout,
+        idle_timeout: s.idle_timeout,
+        request_timeout: s.request_timeout,
+        x_forwarded_for: xff(s),
+        description: c.description.clone(),
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
+        ..Default::default()
+    }
+}
+
+fn https_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerHttpsListenerAttribute {
+    let s = &c.settings;
+    SetLoadBalancerHttpsListenerAttribute {
+        load_balancer_id: lb.to_owned(),
+        listener_port: c.port,
+        vserver_group: c.vserver_group_id.as_ref().map(|_| OnOff::On),
+        vserver_group_id: c.vserver_group_id.clone(),
+        server_certificate_id: s.server_certificate_id.clone(),
+        enable_http2: s.enable_http2.clone(),
+        tls_cipher_policy: s.tls_cipher_policy.clone(),
+        scheduler: s.scheduler.clone(),
+        health_check: s.health_check_switch.clone(),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_domain: s.health_check_domain.clone(),
+        health_check_uri: s.health_check_uri.clone(),
+        health_check_http_code: s.health_check_http_code.clone(),
+        health_check_interval: s.health_check_interval,
+        health_check_method: s.health_check_method.clone(),
+        health_check_timeout: s.health_check_timeout,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        sticky_session: s.sticky_session.clone(),
+        sticky_session_type: s.sticky_session_type.clone(),
+        cookie: s.cookie.clone(),
+        cookie_timeout: s.cookie_timeout,
+        idle_timeout: s.idle_timeout,
+        request_timeout: s.request_timeout,
+        x_forwarded_for: xff(s),
+        description: c.description.clone(),
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
         ..Default::default()
     }
 }
@@ -258,6 +475,7 @@ fn create_request(spec: &NewLoadBalancer) -> CreateLoadBalancer {
     CreateLoadBalancer {
         load_balancer_name: Some(spec.name.clone()),
         address_type: spec.address_type.clone(),
+        address_ip_version: spec.address_ip_version.clone(),
         address: spec.address.clone(),
         vpc_id: spec.vpc_id.clone(),
         vswitch_id: spec.vswitch_id.clone(),
@@ -424,6 +642,8 @@ impl ClbCloud for AliyunClb {
         let result = match listener.protocol {
             ListenerProtocol::Tcp => self.client.call(&tcp_create(load_balancer_id, listener)).await,
             ListenerProtocol::Udp => self.client.call(&udp_create(load_balancer_id, listener)).await,
+            ListenerProtocol::Http => self.client.call(&http_create(load_balancer_id, listener)).await,
+            ListenerProtocol::Https => self.client.call(&https_create(load_balancer_id, listener)).await,
             ref other => return Err(unsupported(OP, other)),
         };
         result.map(drop).map_err(cloud_error(OP))
@@ -434,6 +654,8 @@ impl ClbCloud for AliyunClb {
         let result = match change.protocol {
             ListenerProtocol::Tcp => self.client.call(&tcp_set(load_balancer_id, change)).await,
             ListenerProtocol::Udp => self.client.call(&udp_set(load_balancer_id, change)).await,
+            ListenerProtocol::Http => self.client.call(&http_set(load_balancer_id, change)).await,
+            ListenerProtocol::Https => self.client.call(&https_set(load_balancer_id, change)).await,
             ref other => return Err(unsupported(OP, other)),
         };
         result.map(drop).map_err(cloud_error(OP))
@@ -486,6 +708,135 @@ impl ClbCloud for AliyunClb {
             backend_servers: servers(backends),
         };
         self.client.call(&request).await.map(drop).map_err(cloud_error("SetVServerGroupAttribute"))
+    }
+
+    async fn find_enis(&self, vpc_id: &str, ips: &[String]) -> CloudResult<std::collections::BTreeMap<String, String>> {
+        use aliyun_api::ecs::DescribeNetworkInterfaces;
+        let mut found = std::collections::BTreeMap::new();
+        for batch in ips.chunks(DescribeNetworkInterfaces::MAX_FILTER_ITEMS) {
+            let request = DescribeNetworkInterfaces {
+                vpc_id: Some(vpc_id.to_owned()).filter(|v| !v.is_empty()),
+                status: Some("InUse".to_owned()),
+                private_ip_addresses: batch.to_vec(),
+                ..Default::default()
+            };
+            let enis =
+                self.client.collect_next_token(request).await.map_err(cloud_error("DescribeNetworkInterfaces"))?;
+            for eni in &enis {
+                for ip in eni.private_ips().into_iter().filter(|ip| batch.iter().any(|b| b == ip)) {
+                    found.insert(ip.to_owned(), eni.network_interface_id.clone());
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn describe_domain_extensions(
+        &self,
+        load_balancer_id: &str,
+        port: u16,
+    ) -> CloudResult<Vec<ObservedDomainExtension>> {
+        let request = slb::DescribeDomainExtensions::new(load_balancer_id, port);
+        let response = self.client.call(&request).await.map_err(cloud_error("DescribeDomainExtensions"))?;
+        Ok(response
+            .domain_extensions
+            .into_iter()
+            .map(|d| ObservedDomainExtension {
+                id: d.domain_extension_id,
+                domain: d.domain,
+                certificate_id: d.server_certificate_id,
+            })
+            .collect())
+    }
+
+    async fn create_domain_extension(
+        &self,
+        load_balancer_id: &str,
+        port: u16,
+        domain: &str,
+        certificate_id: &str,
+    ) -> CloudResult<()> {
+        let request = slb::CreateDomainExtension {
+            load_balancer_id: load_balancer_id.to_owned(),
+            listener_port: port,
+            domain: domain.to_owned(),
+            server_certificate_id: Some(certificate_id.to_owned()),
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("CreateDomainExtension"))
+    }
+
+    async fn set_domain_extension(&self, id: &str, certificate_id: &str) -> CloudResult<()> {
+        let request = slb::SetDomainExtensionAttribute {
+            domain_extension_id: id.to_owned(),
+            server_certificate_id: Some(certificate_id.to_owned()),
+        };
+        self.client.call(&request).await.map(drop).map_err(cloud_error("SetDomainExtensionAttribute"))
+    }
+
+    async fn delete_domain_extension(&self, id: &str) -> CloudResult<()> {
+        let request = slb::DeleteDomainExtension { domain_extension_id: id.to_owned() };
+        match self.client.call(&request).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(cloud_error("DeleteDomainExtension")(e)),
+        }
+    }
+
+    async fn describe_load_balancer_eips(&self, load_balancer_id: &str) -> CloudResult<Vec<String>> {
+        let request = aliyun_api::vpc::DescribeEipAddresses::associated_with("SlbInstance", load_balancer_id);
+        let eips = self.client.collect_pages(request).await.map_err(cloud_error("DescribeEipAddresses"))?;
+        Ok(eips.into_iter().filter(|e| e.instance_id == load_balancer_id).map(|e| e.ip_address).collect())
+    }
+
+    async fn find_acls(&self, name: &str) -> CloudResult<Vec<ObservedAcl>> {
+        let request = DescribeAccessControlLists { acl_name: Some(name.to_owned()), ..Default::default() };
+        let found = self.client.collect_pages(request).await.map_err(cloud_error("DescribeAccessControlLists"))?;
+        let mut acls = Vec::new();
+        // The name filter is fuzzy; keep exact matches only.
+        for acl in found.into_iter().filter(|a| a.acl_name == name) {
+            let entries = self
+                .client
+                .collect_pages(DescribeAccessControlListAttribute::new(&acl.acl_id))
+                .await
+                .map_err(cloud_error("DescribeAccessControlListAttribute"))?;
+            acls.push(ObservedAcl {
+                id: acl.acl_id,
+                name: acl.acl_name,
+                entries: entries.into_iter().map(|e| e.acl_entry_ip).collect(),
+            });
+        }
+        Ok(acls)
+    }
+
+    async fn create_acl(&self, name: &str, tags: &[Tag]) -> CloudResult<String> {
+        let request = CreateAccessControlList { acl_name: name.to_owned(), tags: tags.to_vec(), ..Default::default() };
+        let response = self.client.call(&request).await.map_err(cloud_error("CreateAccessControlList"))?;
+        Ok(response.acl_id)
+    }
+
+    async fn add_acl_entries(&self, acl_id: &str, entries: &[String]) -> CloudResult<()> {
+        let entries: Vec<AclEntry> = entries.iter().map(AclEntry::new).collect();
+        for request in AddAccessControlListEntry::batched(acl_id, &entries) {
+            self.client.call(&request).await.map_err(cloud_error("AddAccessControlListEntry"))?;
+        }
+        Ok(())
+    }
+
+    async fn remove_acl_entries(&self, acl_id: &str, entries: &[String]) -> CloudResult<()> {
+        let entries: Vec<AclEntry> = entries.iter().map(AclEntry::new).collect();
+        for request in RemoveAccessControlListEntry::batched(acl_id, &entries) {
+            self.client.call(&request).await.map_err(cloud_error("RemoveAccessControlListEntry"))?;
+        }
+        Ok(())
+    }
+
+    async fn delete_acl(&self, acl_id: &str) -> CloudResult<()> {
+        let request = DeleteAccessControlList { acl_id: acl_id.to_owned() };
+        match self.client.call(&request).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
+            Err(e) => Err(cloud_error("DeleteAccessControlList")(e)),
+        }
     }
 }
 
@@ -570,5 +921,67 @@ mod tests {
             wire,
             serde_json::json!([{"ServerId":"i-1","Weight":"100","Type":"ecs","Port":"30080","Description":"k8s/30080/web/default/c1"}])
         );
+    }
+
+    #[test]
+    fn https_listeners_are_created_with_certificate_defaults_and_acl() {
+        let listener = NewListener {
+            port: 443,
+            protocol: ListenerProtocol::Https,
+            vserver_group_id: "rsp-1".into(),
+            description: "k8s/443/web/default/c1".into(),
+            settings: ListenerSettings {
+                server_certificate_id: Some("cert-1".into()),
+                enable_http2: Some(OnOff::On),
+                x_forwarded_for_proto: Some(OnOff::On),
+                acl_status: Some(OnOff::On),
+                acl_id: Some("acl-1".into()),
+                acl_type: Some(slb::AclType::White),
+                ..Default::default()
+            },
+        };
+        let got: std::collections::BTreeMap<String, String> =
+            params(&https_create("lb-1", &listener)).into_iter().collect();
+        for (k, v) in [
+            ("ServerCertificateId", "cert-1"),
+            ("EnableHttp2", "on"),
+            ("XForwardedFor_proto", "on"),
+            ("HealthCheck", "off"),
+            ("StickySession", "off"),
+            ("AclStatus", "on"),
+            ("AclId", "acl-1"),
+            ("AclType", "white"),
+            ("VServerGroupId", "rsp-1"),
+            ("Bandwidth", "-1"),
+        ] {
+            assert_eq!(got.get(k).map(String::as_str), Some(v), "{k} in {got:?}");
+        }
+        let redirect = NewListener {
+            port: 80,
+            protocol: ListenerProtocol::Http,
+            settings: ListenerSettings { forward_port: Some(443), ..Default::default() },
+            ..listener
+        };
+        let got: std::collections::BTreeMap<String, String> =
+            params(&http_create("lb-1", &redirect)).into_iter().collect();
+        assert_eq!(got.get("ListenerForward").map(String::as_str), Some("on"));
+        assert_eq!(got.get("ForwardPort").map(String::as_str), Some("443"));
+    }
+
+    #[test]
+    fn layer_7_listeners_are_read_back() {
+        let json = r#"{"LoadBalancerId":"lb-1","ListenerPort":443,"ListenerProtocol":"https","Status":"running",
+            "AclStatus":"on","AclId":"acl-1","AclType":"white","Description":"k8s/443/web/default/c1",
+            "HTTPSListenerConfig":{"ServerCertificateId":"cert-1","EnableHttp2":"on","HealthCheck":"on",
+            "HealthCheckURI":"/ready","StickySession":"on","StickySessionType":"insert","CookieTimeout":1800,
+            "IdleTimeout":15,"XForwardedFor_proto":"on"}}"#;
+        let listener: slb::Listener = serde_json::from_str(json).unwrap();
+        let s = observed_listener(listener).unwrap().settings;
+        assert_eq!(s.server_certificate_id.as_deref(), Some("cert-1"));
+        assert_eq!(s.enable_http2, Some(OnOff::On));
+        assert_eq!(s.health_check_uri.as_deref(), Some("/ready"));
+        assert_eq!((s.cookie_timeout, s.idle_timeout), (Some(1800), Some(15)));
+        assert_eq!(s.x_forwarded_for_proto, Some(OnOff::On));
+        assert_eq!((s.acl_status, s.acl_id.as_deref()), (Some(OnOff::On), Some("acl-1")));
     }
 }

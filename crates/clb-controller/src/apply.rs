@@ -10,10 +10,11 @@ use tracing::{info, warn};
 
 use crate::{
     cloud::{
-        CODE_BACKEND_OVER_LIMIT, CODE_VSWITCH_NO_IP, ClbCloud, CloudError, CreatedLoadBalancer, ListenerChange,
-        NewListener,
+        CODE_ACL_IN_USE, CODE_BACKEND_OVER_LIMIT, CODE_VSWITCH_NO_IP, ClbCloud, CloudError, CreatedLoadBalancer,
+        ListenerChange, ListenerSettings, NEW_ACL, NewListener,
     },
     metrics::ClbMetrics,
+    model::OwnedAclSpec,
     naming::VServerGroupKey,
     plan::{ClbOp, ClbPlan, GroupRef, LoadBalancerCreation},
 };
@@ -70,6 +71,7 @@ struct Run {
     created_groups: BTreeMap<VServerGroupKey, String>,
     deferred_adds: Vec<ClbOp>,
     applied: usize,
+    acl_id: Option<String>,
 }
 
 impl Run {
@@ -86,6 +88,18 @@ impl Run {
                 .cloned()
                 .ok_or_else(|| ApplyError::InvalidPlan(format!("group {key} is used before it is created"))),
         }
+    }
+
+    /// `settings` with [`NEW_ACL`] replaced by the access control list the plan ensured.
+    fn settings(&self, settings: &ListenerSettings) -> Result<ListenerSettings, ApplyError> {
+        let mut settings = settings.clone();
+        if settings.acl_id.as_deref() == Some(NEW_ACL) {
+            let id = self.acl_id.clone();
+            settings.acl_id = Some(
+                id.ok_or_else(|| ApplyError::InvalidPlan("access control list used before it is ensured".into()))?,
+            );
+        }
+        Ok(settings)
     }
 }
 
@@ -144,6 +158,26 @@ impl<'a, C: ClbCloud> Executor<'a, C> {
             run.created_address = Some(created.address);
             return Ok(());
         }
+        match op {
+            ClbOp::EnsureAcl(acl) => {
+                run.acl_id = Some(self.ensure_acl(acl).await.map_err(failed)?);
+                return Ok(());
+            }
+            ClbOp::AddAclEntries { id, entries } => return cloud.add_acl_entries(id, entries).await.map_err(failed),
+            ClbOp::RemoveAclEntries { id, entries } => {
+                return cloud.remove_acl_entries(id, entries).await.map_err(failed);
+            }
+            ClbOp::DeleteAcl(id) => {
+                return match cloud.delete_acl(id).await {
+                    Err(e) if e.has_code(CODE_ACL_IN_USE) => {
+                        warn!(acl = %id, "access control list still referenced; kept");
+                        Ok(())
+                    }
+                    other => other.map_err(failed),
+                };
+            }
+            _ => {}
+        }
         let lb = run.load_balancer()?;
         let result = match op {
             ClbOp::CreateLoadBalancer(_) => Ok(()),
@@ -176,7 +210,7 @@ impl<'a, C: ClbCloud> Executor<'a, C> {
                     protocol: c.protocol.clone(),
                     vserver_group_id: run.group(&c.group)?,
                     description: c.description.clone(),
-                    settings: c.settings.clone(),
+                    settings: run.settings(&c.settings)?,
                 };
                 cloud.create_listener(&lb, &listener).await
             }
@@ -186,15 +220,48 @@ impl<'a, C: ClbCloud> Executor<'a, C> {
                     protocol: u.protocol.clone(),
                     vserver_group_id: u.group.as_ref().map(|g| run.group(g)).transpose()?,
                     description: u.description.clone(),
-                    settings: u.settings.clone(),
+                    settings: run.settings(&u.settings)?,
                 };
                 cloud.set_listener(&lb, &change).await
             }
             ClbOp::StartListener { port, protocol } => cloud.start_listener(&lb, *port, protocol).await,
             ClbOp::DeleteVServerGroup { id, .. } => cloud.delete_vserver_group(id).await.or_else(gone),
             ClbOp::DeleteLoadBalancer => cloud.delete_load_balancer(&lb).await.or_else(gone),
+            ClbOp::CreateDomainExtension { port, domain, certificate_id } => {
+                cloud.create_domain_extension(&lb, *port, domain, certificate_id).await
+            }
+            ClbOp::SetDomainExtension { id, certificate_id, .. } => {
+                cloud.set_domain_extension(id, certificate_id).await
+            }
+            ClbOp::DeleteDomainExtension { id, .. } => cloud.delete_domain_extension(id).await,
+            ClbOp::EnsureAcl(_)
+            | ClbOp::AddAclEntries { .. }
+            | ClbOp::RemoveAclEntries { .. }
+            | ClbOp::DeleteAcl(_) => Ok(()),
         };
         result.map_err(failed)
+    }
+
+    /// Finds the Service's access control list by name (or creates it) and makes its entries the wanted ones.
+    async fn ensure_acl(&self, acl: &OwnedAclSpec) -> Result<String, CloudError> {
+        let found = self.cloud.find_acls(&acl.name).await?.into_iter().next();
+        let (id, have) = match found {
+            Some(found) => (found.id, found.entries),
+            None => {
+                let tags: Vec<aliyun_api::Tag> =
+                    acl.tags.iter().map(|(k, v)| aliyun_api::Tag::new(k.clone(), v.clone())).collect();
+                (self.cloud.create_acl(&acl.name, &tags).await?, Default::default())
+            }
+        };
+        let add: Vec<String> = acl.entries.iter().filter(|e| !have.contains(*e)).cloned().collect();
+        if !add.is_empty() {
+            self.cloud.add_acl_entries(&id, &add).await?;
+        }
+        let remove: Vec<String> = have.iter().filter(|e| !acl.entries.contains(*e)).cloned().collect();
+        if !remove.is_empty() {
+            self.cloud.remove_acl_entries(&id, &remove).await?;
+        }
+        Ok(id)
     }
 
     /// Creates the load balancer, moving to the next vSwitch while the cloud says one has no address left. Each

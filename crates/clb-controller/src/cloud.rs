@@ -7,8 +7,8 @@ use std::{collections::BTreeMap, fmt, future::Future};
 use aliyun_api::{
     Tag,
     slb::{
-        AddressType, BackendType, HealthCheckType, InstanceChargeType, InternetChargeType, ListenerProtocol,
-        ListenerStatus, ModificationProtectionStatus, OnOff, Scheduler,
+        AclType, AddressType, BackendType, HealthCheckMethod, HealthCheckType, InstanceChargeType, InternetChargeType,
+        ListenerProtocol, ListenerStatus, ModificationProtectionStatus, OnOff, Scheduler, StickySessionType,
     },
 };
 
@@ -71,6 +71,8 @@ pub struct ObservedLoadBalancer {
     pub address: String,
     /// `internet` or `intranet`.
     pub address_type: Option<AddressType>,
+    /// `ipv4` or `ipv6`.
+    pub ip_version: Option<aliyun_api::slb::AddressIpVersion>,
     /// VPC (intranet).
     pub vpc_id: String,
     /// vSwitch (intranet).
@@ -125,6 +127,25 @@ impl Backend {
             server_ip: None,
             description: description.into(),
         }
+    }
+
+    /// An ENI backend for a pod, not resolved yet: the server ID is the pod IP until the controller finds the
+    /// pod's ENI ([`Backend::is_unresolved_pod`]).
+    pub fn eni_pod(pod_ip: impl Into<String>, port: u16, weight: u32, description: impl Into<String>) -> Self {
+        let ip = pod_ip.into();
+        Self {
+            server_id: ip.clone(),
+            port,
+            weight,
+            kind: BackendType::Eni,
+            server_ip: Some(ip),
+            description: description.into(),
+        }
+    }
+
+    /// Whether this is a pod backend whose ENI is not known yet.
+    pub fn is_unresolved_pod(&self) -> bool {
+        self.kind == BackendType::Eni && self.server_ip.as_deref() == Some(self.server_id.as_str())
     }
 
     /// What identifies a backend within a group: server and port.
@@ -221,6 +242,68 @@ listener_settings! {
     connection_drain_timeout: u32 => "connection-drain-timeout",
     /// Proxy Protocol v2.
     proxy_protocol_v2: bool => "proxy-protocol",
+    /// Access control on/off.
+    acl_status: OnOff => "acl",
+    /// Access control list bound (an owned one not created yet: [`NEW_ACL`]).
+    acl_id: String => "acl-id",
+    /// Whitelist or blacklist.
+    acl_type: AclType => "acl-type",
+    /// HTTP health check method (HTTP/HTTPS).
+    health_check_method: HealthCheckMethod => "health-check-method",
+    /// HTTP health check timeout (s, HTTP/HTTPS).
+    health_check_timeout: u32 => "health-check-http-timeout",
+    /// Session persistence (HTTP/HTTPS).
+    sticky_session: OnOff => "sticky-session",
+    /// `insert` or `server`.
+    sticky_session_type: StickySessionType => "sticky-session-type",
+    /// Backend cookie name (`server`).
+    cookie: String => "cookie",
+    /// Inserted cookie lifetime (s, `insert`).
+    cookie_timeout: u32 => "cookie-timeout",
+    /// `X-Forwarded-Proto`.
+    x_forwarded_for_proto: OnOff => "xforwardedfor-proto",
+    /// `X-Forwarded-Port`.
+    x_forwarded_for_slb_port: OnOff => "xforwardedfor-slbport",
+    /// `X-Forwarded-Client-srcport`.
+    x_forwarded_for_client_src_port: OnOff => "xforwardedfor-clientsrcport",
+    /// Idle connection timeout (s, HTTP/HTTPS).
+    idle_timeout: u32 => "idle-timeout",
+    /// Request timeout (s, HTTP/HTTPS).
+    request_timeout: u32 => "request-timeout",
+    /// Server certificate (HTTPS).
+    server_certificate_id: String => "cert-id",
+    /// TLS policy (HTTPS).
+    tls_cipher_policy: String => "tls-cipher-policy",
+    /// HTTP/2 (HTTPS).
+    enable_http2: OnOff => "http2",
+    /// Redirect to this HTTPS listener port (HTTP; fixed at creation: a change recreates the listener).
+    forward_port: u16 => "forward-port",
+}
+
+/// Stand-in ACL ID in listener settings for the Service's own access control list, created by an earlier
+/// operation of the same plan; the executor replaces it with the real ID.
+pub const NEW_ACL: &str = "(new access control list)";
+
+/// An additional certificate of an HTTPS listener for one domain (SNI), as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedDomainExtension {
+    /// `de-…`.
+    pub id: String,
+    /// Domain.
+    pub domain: String,
+    /// Server certificate.
+    pub certificate_id: String,
+}
+
+/// An access control list as the cloud reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObservedAcl {
+    /// `acl-…`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its entries (CIDRs).
+    pub entries: std::collections::BTreeSet<String>,
 }
 
 /// Formats any settings value with `Display`.
@@ -265,6 +348,8 @@ pub struct NewLoadBalancer {
     pub name: String,
     /// `internet` or `intranet`.
     pub address_type: Option<AddressType>,
+    /// `ipv4` (API default) or `ipv6`.
+    pub address_ip_version: Option<aliyun_api::slb::AddressIpVersion>,
     /// Fixed intranet address.
     pub address: Option<String>,
     /// VPC (intranet).
@@ -468,7 +553,62 @@ pub trait ClbCloud: Send + Sync + 'static {
 
     /// Changes weights and descriptions of existing backends (at most [`aliyun_api::slb::MAX_BACKENDS_PER_CALL`]).
     fn set_backends(&self, group_id: &str, backends: &[Backend]) -> impl Future<Output = CloudResult<()>> + Send;
+
+    /// The ENIs (in use, in `vpc_id`) holding `ips` as private addresses: address → `eni-…`; addresses no ENI
+    /// holds are missing from the answer. Batched by [`aliyun_api::ecs::DescribeNetworkInterfaces::MAX_FILTER_ITEMS`].
+    fn find_enis(
+        &self,
+        vpc_id: &str,
+        ips: &[String],
+    ) -> impl Future<Output = CloudResult<BTreeMap<String, String>>> + Send;
+
+    /// The domain extensions of an HTTPS listener.
+    fn describe_domain_extensions(
+        &self,
+        load_balancer_id: &str,
+        port: u16,
+    ) -> impl Future<Output = CloudResult<Vec<ObservedDomainExtension>>> + Send;
+
+    /// Adds a domain extension to an HTTPS listener.
+    fn create_domain_extension(
+        &self,
+        load_balancer_id: &str,
+        port: u16,
+        domain: &str,
+        certificate_id: &str,
+    ) -> impl Future<Output = CloudResult<()>> + Send;
+
+    /// Changes the certificate of a domain extension.
+    fn set_domain_extension(&self, id: &str, certificate_id: &str) -> impl Future<Output = CloudResult<()>> + Send;
+
+    /// Deletes a domain extension.
+    fn delete_domain_extension(&self, id: &str) -> impl Future<Output = CloudResult<()>> + Send;
+
+    /// Addresses of the elastic IPs bound to a load balancer (`vpc:DescribeEipAddresses`,
+    /// `AssociatedInstanceType=SlbInstance`).
+    fn describe_load_balancer_eips(
+        &self,
+        load_balancer_id: &str,
+    ) -> impl Future<Output = CloudResult<Vec<String>>> + Send;
+
+    /// The access control lists named `name`, with their entries.
+    fn find_acls(&self, name: &str) -> impl Future<Output = CloudResult<Vec<ObservedAcl>>> + Send;
+
+    /// Creates an empty access control list with tags; returns its ID.
+    fn create_acl(&self, name: &str, tags: &[Tag]) -> impl Future<Output = CloudResult<String>> + Send;
+
+    /// Adds entries (CIDRs) to an access control list.
+    fn add_acl_entries(&self, acl_id: &str, entries: &[String]) -> impl Future<Output = CloudResult<()>> + Send;
+
+    /// Removes entries (CIDRs) from an access control list.
+    fn remove_acl_entries(&self, acl_id: &str, entries: &[String]) -> impl Future<Output = CloudResult<()>> + Send;
+
+    /// Deletes an access control list (refused with [`CODE_ACL_IN_USE`] while a listener references it).
+    fn delete_acl(&self, acl_id: &str) -> impl Future<Output = CloudResult<()>> + Send;
 }
+
+/// Error code the API answers when an access control list to delete is still referenced by a listener.
+pub const CODE_ACL_IN_USE: &str = "AclInUsed";
 
 #[cfg(test)]
 mod tests {

@@ -64,6 +64,9 @@ pub struct ClbControllerConfig {
     pub event_reporter: String,
     /// Instance events are reported from (pod name), if known.
     pub event_instance: Option<String>,
+    /// Pods (their ENIs) instead of nodes as backends for every Service (cloud-config `serviceBackendType: eni`);
+    /// the `service.beta.kubernetes.io/backend-type` annotation overrides it per Service.
+    pub eni_backends: bool,
 }
 
 impl Default for ClbControllerConfig {
@@ -82,6 +85,7 @@ impl Default for ClbControllerConfig {
             resync_period: Duration::from_secs(600),
             event_reporter: "service-controller".to_owned(),
             event_instance: None,
+            eni_backends: false,
         }
     }
 }

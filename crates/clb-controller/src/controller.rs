@@ -33,6 +33,7 @@ use kube::{
 use tracing::{info, warn};
 
 use crate::{
+    annotations::BACKEND_TYPE_ANNOTATION,
     cloud::ClbCloud,
     config::ClbControllerConfig,
     eligibility::TAINT_TO_BE_DELETED,
@@ -85,6 +86,7 @@ pub async fn run<C: ClbCloud>(ctx: ClbContext<C>, feed: NodeFeed) {
         .reflect(slice_writer)
         .touched_objects();
     let writer = KubeServiceWriter::new(client, &config.event_reporter, config.event_instance.clone());
+    let eni_default = config.eni_backends;
     let concurrency = config.concurrent_service_syncs;
     let state = Arc::new(State {
         reconciler: Reconciler::new(cloud, writer, config, metrics),
@@ -96,7 +98,7 @@ pub async fn run<C: ClbCloud>(ctx: ClbContext<C>, feed: NodeFeed) {
     let lookup_store = service_store.clone();
     info!("CLB service controller starting");
     Controller::for_stream(service_stream, service_store)
-        .watches_stream(slice_stream, move |slice| local_service_of(&lookup_store, &slice))
+        .watches_stream(slice_stream, move |slice| local_service_of(&lookup_store, &slice, eni_default))
         .reconcile_all_on(node_set_changes(feed))
         .with_config(ControllerConfig::default().concurrency(concurrency))
         .run(reconcile, error_policy, state)
@@ -114,7 +116,7 @@ async fn reconcile<C: ClbCloud>(service: Arc<Service>, state: Arc<State<C>>) -> 
         return Ok(Action::requeue(Duration::from_secs(5)));
     }
     let nodes = state.nodes.state();
-    let slices = slices_of(&state.slices, &service);
+    let slices = slices_of(&state.slices, &service, state.reconciler.config().eni_backends);
     let outcome = state.reconciler.reconcile(&service, &nodes, &slices).await?;
     state.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(&ObjectRef::from_obj(service.as_ref()));
     Ok(match outcome {
@@ -164,10 +166,21 @@ fn error_policy<C: ClbCloud>(service: Arc<Service>, error: &Error, state: Arc<St
     Action::requeue(delay)
 }
 
-/// The EndpointSlices of a Service (only `Local` Services use them).
-fn slices_of(store: &Store<EndpointSlice>, service: &Service) -> Vec<Arc<EndpointSlice>> {
+/// Whether a Service's backends follow its endpoints: `externalTrafficPolicy: Local`, or ENI backends (the
+/// `service.beta.kubernetes.io/backend-type` annotation, else the cloud-config default `eni_default`).
+fn uses_endpoints(service: &Service, eni_default: bool) -> bool {
     let local = service.spec.as_ref().and_then(|s| s.external_traffic_policy.as_deref()) == Some("Local");
-    if !local {
+    let eni = match service.metadata.annotations.as_ref().and_then(|a| a.get(BACKEND_TYPE_ANNOTATION)) {
+        Some(v) if v.trim().eq_ignore_ascii_case("eni") => true,
+        Some(v) if v.trim().eq_ignore_ascii_case("ecs") => false,
+        _ => eni_default,
+    };
+    local || eni
+}
+
+/// The EndpointSlices of a Service (only `Local` and ENI-backed Services use them).
+fn slices_of(store: &Store<EndpointSlice>, service: &Service, eni_default: bool) -> Vec<Arc<EndpointSlice>> {
+    if !uses_endpoints(service, eni_default) {
         return Vec::new();
     }
     let name = service.metadata.name.as_deref();
@@ -177,15 +190,14 @@ fn slices_of(store: &Store<EndpointSlice>, service: &Service) -> Vec<Arc<Endpoin
     })
 }
 
-/// The Service an EndpointSlice belongs to, if it is a `Local` LoadBalancer Service.
-fn local_service_of(services: &Store<Service>, slice: &EndpointSlice) -> Option<ObjectRef<Service>> {
+/// The Service an EndpointSlice belongs to, if it is a LoadBalancer Service that uses its endpoints.
+fn local_service_of(services: &Store<Service>, slice: &EndpointSlice, eni_default: bool) -> Option<ObjectRef<Service>> {
     let name = slice.metadata.labels.as_ref()?.get(LABEL_SERVICE_NAME)?;
     let namespace = slice.metadata.namespace.as_deref()?;
     let key = ObjectRef::new(name).within(namespace);
     let service = services.get(&key)?;
     let spec = service.spec.as_ref()?;
-    let relevant =
-        spec.type_.as_deref() == Some("LoadBalancer") && spec.external_traffic_policy.as_deref() == Some("Local");
+    let relevant = spec.type_.as_deref() == Some("LoadBalancer") && uses_endpoints(&service, eni_default);
     relevant.then_some(key)
 }
 
@@ -271,6 +283,20 @@ fn node_set_changes(feed: NodeFeed) -> impl Stream<Item = ()> + Send + 'static {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eni_and_local_services_follow_their_endpoints() {
+        let mut svc = crate::model::tests::service();
+        assert!(!uses_endpoints(&svc, false));
+        assert!(uses_endpoints(&svc, true), "cloud-config serviceBackendType: eni");
+        svc.metadata.annotations = Some([(BACKEND_TYPE_ANNOTATION.to_owned(), "ecs".to_owned())].into());
+        assert!(!uses_endpoints(&svc, true), "the annotation overrides the default");
+        svc.metadata.annotations = Some([(BACKEND_TYPE_ANNOTATION.to_owned(), "eni".to_owned())].into());
+        assert!(uses_endpoints(&svc, false));
+        svc.metadata.annotations = None;
+        svc.spec.as_mut().unwrap().external_traffic_policy = Some("Local".into());
+        assert!(uses_endpoints(&svc, false));
+    }
 
     /// Several reconciles start before the caches are filled (the binary runs up to `--concurrent-service-syncs`
     /// at once). kube-runtime's `Store::wait_until_ready` wakes only the last of several concurrent waiters, so

@@ -24,6 +24,9 @@ pub enum Error {
     /// A cloud change failed.
     #[error("changing the load balancer: {0}")]
     Apply(#[from] ApplyError),
+    /// `external-ip-type: eip` but no elastic IP is bound to the load balancer.
+    #[error("external-ip-type is eip but no elastic IP is bound to load balancer {0}; bind one (retrying)")]
+    NoEip(String),
     /// A Kubernetes API write failed.
     #[error("{action}: {source}")]
     Kube {

@@ -15,8 +15,9 @@ use aliyun_api::{
 };
 
 use crate::cloud::{
-    Backend, CODE_VSWITCH_NO_IP, ClbCloud, CloudError, CloudResult, CreatedLoadBalancer, ListenerChange,
-    LoadBalancerSummary, NewListener, NewLoadBalancer, ObservedListener, ObservedLoadBalancer, VServerGroupSummary,
+    Backend, CODE_ACL_IN_USE, CODE_VSWITCH_NO_IP, ClbCloud, CloudError, CloudResult, CreatedLoadBalancer,
+    ListenerChange, LoadBalancerSummary, NewListener, NewLoadBalancer, ObservedAcl, ObservedDomainExtension,
+    ObservedListener, ObservedLoadBalancer, VServerGroupSummary,
 };
 
 /// One recorded call.
@@ -64,6 +65,22 @@ struct State {
     failures: VecDeque<(&'static str, String, String)>,
     exhausted_vswitches: BTreeSet<String>,
     tokens: BTreeMap<String, String>,
+    acls: BTreeMap<String, MockAcl>,
+    eips: BTreeMap<String, Vec<String>>,
+    enis: BTreeMap<String, String>,
+    /// Domain extensions: id → (load balancer, port, domain, certificate).
+    domain_extensions: BTreeMap<String, (String, u16, String, String)>,
+}
+
+/// An access control list in the mock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MockAcl {
+    /// Name.
+    pub name: String,
+    /// Tags.
+    pub tags: Vec<Tag>,
+    /// Entries.
+    pub entries: BTreeSet<String>,
 }
 
 impl State {
@@ -102,6 +119,44 @@ impl MockClbCloud {
     /// An empty cloud.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The domain extensions of listener `port`: domain → certificate.
+    pub fn domain_extensions(&self, load_balancer_id: &str, port: u16) -> BTreeMap<String, String> {
+        self.state()
+            .domain_extensions
+            .values()
+            .filter(|(lb, p, _, _)| lb == load_balancer_id && *p == port)
+            .map(|(_, _, d, c)| (d.clone(), c.clone()))
+            .collect()
+    }
+
+    /// Gives pod address `ip` to ENI `eni_id` (in the VPC).
+    pub fn add_eni_address(&self, eni_id: &str, ip: &str) {
+        self.state().enis.insert(ip.to_owned(), eni_id.to_owned());
+    }
+
+    /// Binds an elastic IP address to a load balancer.
+    pub fn bind_eip(&self, load_balancer_id: &str, address: &str) {
+        self.state().eips.entry(load_balancer_id.to_owned()).or_default().push(address.to_owned());
+    }
+
+    /// Every access control list, by ID.
+    pub fn acls(&self) -> BTreeMap<String, MockAcl> {
+        self.state().acls.clone()
+    }
+
+    /// Adds an access control list; returns its ID.
+    pub fn add_acl(&self, name: &str, entries: &[&str]) -> String {
+        let mut state = self.state();
+        let id = format!("acl-mock{}", state.next());
+        let acl = MockAcl {
+            name: name.to_owned(),
+            tags: Vec::new(),
+            entries: entries.iter().map(|e| (*e).to_owned()).collect(),
+        };
+        state.acls.insert(id.clone(), acl);
+        id
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -272,6 +327,7 @@ impl ClbCloud for MockClbCloud {
             name: spec.name.clone(),
             address: address.clone(),
             address_type: Some(spec.address_type.clone().unwrap_or(AddressType::Internet)),
+            ip_version: Some(spec.address_ip_version.clone().unwrap_or(aliyun_api::slb::AddressIpVersion::Ipv4)),
             vpc_id: spec.vpc_id.clone().unwrap_or_default(),
             vswitch_id: spec.vswitch_id.clone().unwrap_or_default(),
             master_zone_id: spec.master_zone_id.clone().unwrap_or_else(|| "cn-hangzhou-b".to_owned()),
@@ -369,6 +425,7 @@ impl ClbCloud for MockClbCloud {
         }
         state.load_balancers.remove(id);
         state.groups.retain(|_, g| g.load_balancer_id != id);
+        state.domain_extensions.retain(|_, (lb, _, _, _)| lb != id);
         Ok(())
     }
 
@@ -437,6 +494,9 @@ impl ClbCloud for MockClbCloud {
         if lb.listeners.len() == before {
             return Err(CloudError::api(OP, "Listener.NotExist", "listener not found"));
         }
+        if *protocol == ListenerProtocol::Https {
+            state.domain_extensions.retain(|_, (lb, p, _, _)| !(lb == load_balancer_id && *p == port));
+        }
         Ok(())
     }
 
@@ -499,6 +559,127 @@ impl ClbCloud for MockClbCloud {
                 have.description = b.description.clone();
             }
         }
+        Ok(())
+    }
+
+    async fn find_enis(&self, vpc_id: &str, ips: &[String]) -> CloudResult<BTreeMap<String, String>> {
+        const OP: &str = "DescribeNetworkInterfaces";
+        let mut found = BTreeMap::new();
+        for batch in ips.chunks(aliyun_api::ecs::DescribeNetworkInterfaces::MAX_FILTER_ITEMS) {
+            let state = self.record(OP, format!("{vpc_id} {} address(es)", batch.len()))?;
+            found.extend(batch.iter().filter_map(|ip| state.enis.get(ip).map(|eni| (ip.clone(), eni.clone()))));
+        }
+        Ok(found)
+    }
+
+    async fn describe_domain_extensions(
+        &self,
+        load_balancer_id: &str,
+        port: u16,
+    ) -> CloudResult<Vec<ObservedDomainExtension>> {
+        let state = self.record("DescribeDomainExtensions", format!("{load_balancer_id} {port}"))?;
+        Ok(state
+            .domain_extensions
+            .iter()
+            .filter(|(_, (lb, p, _, _))| lb == load_balancer_id && *p == port)
+            .map(|(id, (_, _, d, c))| ObservedDomainExtension {
+                id: id.clone(),
+                domain: d.clone(),
+                certificate_id: c.clone(),
+            })
+            .collect())
+    }
+
+    async fn create_domain_extension(
+        &self,
+        load_balancer_id: &str,
+        port: u16,
+        domain: &str,
+        certificate_id: &str,
+    ) -> CloudResult<()> {
+        const OP: &str = "CreateDomainExtension";
+        let mut state = self.record(OP, format!("{load_balancer_id} {port} {domain} {certificate_id}"))?;
+        let lb = state.lb(OP, load_balancer_id)?;
+        if !lb.listeners.iter().any(|l| l.port == port && l.protocol == ListenerProtocol::Https) {
+            return Err(CloudError::api(OP, "InvalidParameter.ListenerNotExist", "no HTTPS listener on the port"));
+        }
+        let id = format!("de-mock{}", state.next());
+        state
+            .domain_extensions
+            .insert(id, (load_balancer_id.to_owned(), port, domain.to_owned(), certificate_id.to_owned()));
+        Ok(())
+    }
+
+    async fn set_domain_extension(&self, id: &str, certificate_id: &str) -> CloudResult<()> {
+        const OP: &str = "SetDomainExtensionAttribute";
+        let mut state = self.record(OP, format!("{id} {certificate_id}"))?;
+        let de =
+            state.domain_extensions.get_mut(id).ok_or_else(|| CloudError::api(OP, "DomainExtensionNotExist", id))?;
+        de.3 = certificate_id.to_owned();
+        Ok(())
+    }
+
+    async fn delete_domain_extension(&self, id: &str) -> CloudResult<()> {
+        let mut state = self.record("DeleteDomainExtension", id.to_owned())?;
+        state.domain_extensions.remove(id);
+        Ok(())
+    }
+
+    async fn describe_load_balancer_eips(&self, load_balancer_id: &str) -> CloudResult<Vec<String>> {
+        let state = self.record("DescribeEipAddresses", load_balancer_id.to_owned())?;
+        Ok(state.eips.get(load_balancer_id).cloned().unwrap_or_default())
+    }
+
+    async fn find_acls(&self, name: &str) -> CloudResult<Vec<ObservedAcl>> {
+        let state = self.record("DescribeAccessControlLists", name.to_owned())?;
+        Ok(state
+            .acls
+            .iter()
+            .filter(|(_, a)| a.name == name)
+            .map(|(id, a)| ObservedAcl { id: id.clone(), name: a.name.clone(), entries: a.entries.clone() })
+            .collect())
+    }
+
+    async fn create_acl(&self, name: &str, tags: &[Tag]) -> CloudResult<String> {
+        let mut state = self.record("CreateAccessControlList", name.to_owned())?;
+        let id = format!("acl-mock{}", state.next());
+        state.acls.insert(id.clone(), MockAcl { name: name.to_owned(), tags: tags.to_vec(), entries: BTreeSet::new() });
+        Ok(id)
+    }
+
+    async fn add_acl_entries(&self, acl_id: &str, entries: &[String]) -> CloudResult<()> {
+        const OP: &str = "AddAccessControlListEntry";
+        let mut state = self.record(OP, format!("{acl_id} {}", entries.join(",")))?;
+        let acl = state.acls.get_mut(acl_id).ok_or_else(|| CloudError::api(OP, "AclNotExist", "no such ACL"))?;
+        for e in entries {
+            if !acl.entries.insert(e.clone()) {
+                return Err(CloudError::api(OP, "AclEntryExist", format!("{e} is already listed")));
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_acl_entries(&self, acl_id: &str, entries: &[String]) -> CloudResult<()> {
+        const OP: &str = "RemoveAccessControlListEntry";
+        let mut state = self.record(OP, format!("{acl_id} {}", entries.join(",")))?;
+        let acl = state.acls.get_mut(acl_id).ok_or_else(|| CloudError::api(OP, "AclNotExist", "no such ACL"))?;
+        for e in entries {
+            acl.entries.remove(e);
+        }
+        Ok(())
+    }
+
+    async fn delete_acl(&self, acl_id: &str) -> CloudResult<()> {
+        const OP: &str = "DeleteAccessControlList";
+        let mut state = self.record(OP, acl_id.to_owned())?;
+        let used = state
+            .load_balancers
+            .values()
+            .any(|lb| lb.listeners.iter().any(|l| l.settings.acl_id.as_deref() == Some(acl_id)));
+        if used {
+            return Err(CloudError::api(OP, CODE_ACL_IN_USE, "The specified ACL is in use by a listener."));
+        }
+        state.acls.remove(acl_id);
         Ok(())
     }
 }

@@ -11,15 +11,18 @@ use std::{
 use aliyun_api::{
     Tag,
     slb::{
-        AddressType, HealthCheckType, InstanceChargeType, InternetChargeType, ListenerProtocol,
+        AclType, AddressType, HealthCheckType, InstanceChargeType, InternetChargeType, ListenerProtocol,
         ModificationProtectionStatus, OnOff,
     },
 };
-use k8s_openapi::api::{core::v1::Service, discovery::v1::EndpointSlice};
+use k8s_openapi::{
+    api::{core::v1::Service, discovery::v1::EndpointSlice},
+    apimachinery::pkg::util::intstr::IntOrString,
+};
 
 use crate::{
     annotations::{self, CLASS_ANNOTATION, ServiceLbConfig},
-    cloud::{Backend, ListenerSettings},
+    cloud::{Backend, ListenerSettings, NEW_ACL},
     config::ClbControllerConfig,
     eligibility::{NodeFilter, eligible},
     naming::{ListenerKey, ServiceOwner, TAG_OWNER, VServerGroupKey, default_load_balancer_name},
@@ -52,6 +55,38 @@ pub enum ModelError {
     /// A port number is out of range.
     #[error("port {0} is out of range")]
     InvalidPort(i32),
+    /// An HTTPS listener without a certificate.
+    #[error("port {0}: HTTPS listeners need a server certificate (annotation cert-id)")]
+    MissingCertificate(u16),
+    /// `protocol-port` asks for a protocol the Service port's transport cannot carry.
+    #[error("port {port}: protocol-port asks for {wanted} but the Service port is {protocol}")]
+    ProtocolMismatch {
+        /// Service port.
+        port: u16,
+        /// Asked for.
+        wanted: String,
+        /// The Service port's protocol.
+        protocol: String,
+    },
+    /// `forward-port` names ports that are not an HTTP and an HTTPS listener of the Service.
+    #[error("forward-port {from}:{to}: port {from} must be an HTTP listener and port {to} an HTTPS listener")]
+    InvalidForward {
+        /// HTTP port.
+        from: u16,
+        /// HTTPS port.
+        to: u16,
+    },
+    /// `spec.loadBalancerSourceRanges` has an entry that is no CIDR block.
+    #[error("spec.loadBalancerSourceRanges: {0:?} is not a list of CIDR blocks")]
+    InvalidSourceRanges(Vec<String>),
+    /// Source ranges and a user-provided ACL both ask to control access.
+    #[error("loadBalancerSourceRanges and acl-status: on both control access to the listeners; use one of them")]
+    AclConflict,
+    /// Source ranges on a reused load balancer whose listeners are not managed.
+    #[error(
+        "loadBalancerSourceRanges needs the listeners to be managed: set force-override-listeners: \"true\" on a reused load balancer"
+    )]
+    SourceRangesWithoutListeners,
     /// Internet load balancers are disabled by the cloud-config.
     #[error("internet-facing load balancers are disabled (cloud-config disablePublicSLB); use address-type intranet")]
     PublicLoadBalancerDisabled,
@@ -68,6 +103,8 @@ pub struct LoadBalancerSpec {
     pub name: Option<String>,
     /// Address type asked for (created as `internet` when unset).
     pub address_type: Option<AddressType>,
+    /// IP version asked for (`ip-version`; the API's `ipv4` when unset).
+    pub ip_version: Option<aliyun_api::slb::AddressIpVersion>,
     /// Fixed intranet address.
     pub address: Option<String>,
     /// Primary zone.
@@ -160,6 +197,8 @@ pub struct ListenerSpec {
     pub group: VServerGroupKey,
     /// Attributes asked for.
     pub settings: ListenerSettings,
+    /// HTTPS: extra certificates by domain (`domain-extensions`); empty for other protocols.
+    pub domain_extensions: BTreeMap<String, String>,
     /// When the listener still checks kube-proxy's `/healthz` on another port (left over from
     /// `externalTrafficPolicy: Local`) and nothing asks for that any more: switch back to a TCP check on this port
     /// (the node port), since the health check node port goes away with the Local policy.
@@ -169,10 +208,14 @@ pub struct ListenerSpec {
 /// One vServer group wanted, with its backends (sorted by server and port).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct VServerGroupSpec {
-    /// Name (ownership key).
+    /// Name (ownership key); also the description of the Service's backends.
     pub key: VServerGroupKey,
     /// Backends.
     pub backends: Vec<Backend>,
+    /// `vgroup-port`: an existing group (of a reused load balancer) the backends go into instead of an own one.
+    pub existing_id: Option<String>,
+    /// `ignore-weight-update: on`: weights of backends already in the group are left alone.
+    pub ignore_weight_update: bool,
 }
 
 /// Everything wanted for one Service.
@@ -188,8 +231,24 @@ pub struct DesiredClb {
     pub vserver_groups: Vec<VServerGroupSpec>,
     /// Hostname to publish instead of the address.
     pub hostname: Option<String>,
+    /// `external-ip-type: eip`: publish the elastic IPs bound to the load balancer instead of its address.
+    pub eip_ingress: bool,
     /// Addresses the Service status already publishes (never silently replaced by a new load balancer).
     pub published_addresses: Vec<String>,
+    /// The access control list the controller owns for the Service's source ranges, bound as a whitelist to
+    /// every listener (`None`: no source ranges; an owned list left over is unbound and deleted).
+    pub owned_acl: Option<OwnedAclSpec>,
+}
+
+/// The access control list a Service's source ranges become.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OwnedAclSpec {
+    /// `k8s/<service>/<namespace>/<cluster-id>`.
+    pub name: String,
+    /// CIDR blocks, sorted.
+    pub entries: Vec<String>,
+    /// Tags of a new list (owner and cluster, like the load balancer's).
+    pub tags: Vec<(String, String)>,
 }
 
 impl DesiredClb {
@@ -197,14 +256,17 @@ impl DesiredClb {
     /// published addresses are an input, not part of it).
     pub fn fingerprint(&self) -> u64 {
         let mut h = DefaultHasher::new();
-        (&self.owner, &self.load_balancer, &self.listeners, &self.vserver_groups, &self.hostname).hash(&mut h);
+        (&self.owner, &self.load_balancer, &self.listeners, &self.vserver_groups, &self.hostname, &self.owned_acl)
+            .hash(&mut h);
+        self.eip_ingress.hash(&mut h);
         h.finish()
     }
 
     /// A fingerprint of everything but the backends: when it is unchanged, only backends need work.
     pub fn shape_fingerprint(&self) -> u64 {
         let mut h = DefaultHasher::new();
-        (&self.owner, &self.load_balancer, &self.listeners, &self.hostname).hash(&mut h);
+        (&self.owner, &self.load_balancer, &self.listeners, &self.hostname, &self.owned_acl, self.eip_ingress)
+            .hash(&mut h);
         self.vserver_groups.iter().map(|g| &g.key).collect::<Vec<_>>().hash(&mut h);
         h.finish()
     }
@@ -254,27 +316,62 @@ pub fn build_desired(
         config.cluster_id.clone(),
     );
     let load_balancer = load_balancer_spec(uid, lb_config, config)?;
-    let ports = service_ports(service)?;
-    let weights = backend_weights(service, lb_config, nodes, endpoint_slices);
+    let owned_acl = owned_acl(service, lb_config, &owner, &load_balancer)?;
+    let eni = lb_config.eni_backends.unwrap_or(config.eni_backends);
+    let ports = service_ports(service, lb_config, eni)?;
+    check_forwards(&ports, lb_config)?;
+    let weights = if eni { BTreeMap::new() } else { backend_weights(service, lb_config, nodes, endpoint_slices) };
+    let local_hc_port = if eni { None } else { local_health_check_port(service) };
     let mut groups: BTreeMap<VServerGroupKey, VServerGroupSpec> = BTreeMap::new();
     let mut listeners = Vec::new();
     for port in &ports {
-        let key = owner.group_key(port.node_port.to_string());
+        let key = owner.group_key(if eni { port.target.clone() } else { port.node_port.to_string() });
+        let existing_id = lb_config.vgroup_ports.get(&port.port).cloned();
+        let backends = if eni {
+            let weight = lb_config.default_weight.unwrap_or(DEFAULT_BACKEND_WEIGHT);
+            let pods = pod_endpoints(service, endpoint_slices, port.name.as_deref());
+            let n = u32::try_from(pods.len()).unwrap_or(u32::MAX).max(1);
+            let weight = match (&existing_id, lb_config.weight) {
+                (Some(_), Some(0)) => 0,
+                (Some(_), Some(total)) => (total / n).max(1),
+                _ => weight,
+            };
+            pods.into_iter().map(|(ip, target)| Backend::eni_pod(ip, target, weight, key.to_string())).collect()
+        } else {
+            let port_weights = match (&existing_id, lb_config.weight) {
+                (Some(_), Some(total)) => spread_weight(total, &weights, is_local(service)),
+                _ => weights.clone(),
+            };
+            port_weights.iter().map(|(id, w)| Backend::ecs(id.clone(), port.node_port, *w, key.to_string())).collect()
+        };
         groups.entry(key.clone()).or_insert_with(|| VServerGroupSpec {
-            backends: weights
-                .iter()
-                .map(|(id, w)| Backend::ecs(id.clone(), port.node_port, *w, key.to_string()))
-                .collect(),
+            backends,
             key: key.clone(),
+            existing_id,
+            ignore_weight_update: lb_config.ignore_weight_update,
         });
         if load_balancer.manages_listeners() {
-            let settings = listener_settings(&port.protocol, lb_config, local_health_check_port(service));
+            let mut settings = listener_settings(&port.protocol, lb_config, local_hc_port);
+            if port.protocol == ListenerProtocol::Http {
+                settings.forward_port = lb_config.forward_ports.get(&port.port).copied();
+            }
+            if owned_acl.is_some() {
+                settings.acl_status = Some(OnOff::On);
+                settings.acl_type = Some(AclType::White);
+                settings.acl_id = Some(NEW_ACL.to_owned());
+            }
             let unconfigured = settings.health_check_type.is_none()
                 && settings.health_check_uri.is_none()
                 && settings.health_check_connect_port.is_none();
             listeners.push(ListenerSpec {
                 key: owner.listener_key(port.port),
-                reset_health_check: (port.protocol == ListenerProtocol::Tcp && unconfigured).then_some(port.node_port),
+                domain_extensions: if port.protocol == ListenerProtocol::Https {
+                    lb_config.l7.domain_extensions.clone()
+                } else {
+                    BTreeMap::new()
+                },
+                reset_health_check: (port.protocol == ListenerProtocol::Tcp && unconfigured && !eni)
+                    .then_some(port.node_port),
                 settings,
                 protocol: port.protocol.clone(),
                 group: key,
@@ -287,35 +384,124 @@ pub fn build_desired(
         listeners,
         vserver_groups: groups.into_values().collect(),
         hostname: lb_config.hostname.clone(),
+        eip_ingress: lb_config.eip_ingress,
         published_addresses: published_addresses(service),
+        owned_acl,
     })
+}
+
+/// The owned access control list for `spec.loadBalancerSourceRanges` (else the upstream annotation).
+fn owned_acl(
+    service: &Service,
+    lb: &ServiceLbConfig,
+    owner: &ServiceOwner,
+    load_balancer: &LoadBalancerSpec,
+) -> Result<Option<OwnedAclSpec>, ModelError> {
+    let spec_ranges = service.spec.as_ref().and_then(|s| s.load_balancer_source_ranges.clone()).unwrap_or_default();
+    let entries = if spec_ranges.iter().any(|r| !r.trim().is_empty()) {
+        annotations::parse_source_ranges(spec_ranges.iter().map(String::as_str))
+            .ok_or(ModelError::InvalidSourceRanges(spec_ranges))?
+    } else {
+        lb.source_ranges.clone()
+    };
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    if lb.acl_status.as_ref().is_some_and(OnOff::is_on) {
+        return Err(ModelError::AclConflict);
+    }
+    if !load_balancer.manages_listeners() {
+        return Err(ModelError::SourceRangesWithoutListeners);
+    }
+    Ok(Some(OwnedAclSpec { name: owner.acl_name(), entries, tags: load_balancer.owner_tags.clone() }))
+}
+
+/// The Go CCM's "pod percent" split of a total `weight` (0–100) over the backends: Cluster policy `weight/n`
+/// each, Local policy `weight × pods on the node / pods`; at least 1 unless the total is 0.
+fn spread_weight(total: u32, weights: &BTreeMap<String, u32>, local: bool) -> BTreeMap<String, u32> {
+    let n = u32::try_from(weights.len()).unwrap_or(u32::MAX).max(1);
+    let pods: u32 = weights.values().sum::<u32>().max(1);
+    weights
+        .iter()
+        .map(|(id, pods_here)| {
+            let w = match (total, local) {
+                (0, _) => 0,
+                (_, false) => (total / n).max(1),
+                (_, true) => (total * pods_here / pods).max(1),
+            };
+            (id.clone(), w)
+        })
+        .collect()
 }
 
 /// One Service port, checked.
 struct PortSpec {
     port: u16,
+    /// 0 with ENI backends (not needed).
     node_port: u16,
+    /// The target port as written (number or name): the group key of ENI backends.
+    target: String,
+    /// The port's name (matches the EndpointSlice port).
+    name: Option<String>,
     protocol: ListenerProtocol,
 }
 
-fn service_ports(service: &Service) -> Result<Vec<PortSpec>, ModelError> {
+fn service_ports(service: &Service, lb: &ServiceLbConfig, eni: bool) -> Result<Vec<PortSpec>, ModelError> {
     let ports = service.spec.as_ref().and_then(|s| s.ports.as_ref()).map(Vec::as_slice).unwrap_or_default();
     ports
         .iter()
         .map(|p| {
-            let protocol = match p.protocol.as_deref().unwrap_or("TCP") {
+            let transport = match p.protocol.as_deref().unwrap_or("TCP") {
                 "TCP" => ListenerProtocol::Tcp,
                 "UDP" => ListenerProtocol::Udp,
                 other => return Err(ModelError::UnsupportedProtocol { port: p.port, protocol: other.to_owned() }),
             };
-            let node_port = p.node_port.filter(|n| *n > 0).ok_or(ModelError::MissingNodePort(p.port))?;
-            Ok(PortSpec {
-                port: u16::try_from(p.port).map_err(|_| ModelError::InvalidPort(p.port))?,
-                node_port: u16::try_from(node_port).map_err(|_| ModelError::InvalidPort(node_port))?,
-                protocol,
-            })
+            let port = u16::try_from(p.port).map_err(|_| ModelError::InvalidPort(p.port))?;
+            let protocol = match lb.protocol_ports.get(&port) {
+                None => transport,
+                Some(wanted) if transport == ListenerProtocol::Udp && *wanted != ListenerProtocol::Udp => {
+                    return Err(ModelError::ProtocolMismatch {
+                        port,
+                        wanted: wanted.to_string(),
+                        protocol: transport.to_string(),
+                    });
+                }
+                Some(wanted) if transport == ListenerProtocol::Tcp && *wanted == ListenerProtocol::Udp => {
+                    return Err(ModelError::ProtocolMismatch {
+                        port,
+                        wanted: wanted.to_string(),
+                        protocol: transport.to_string(),
+                    });
+                }
+                Some(wanted) => wanted.clone(),
+            };
+            if protocol == ListenerProtocol::Https && lb.l7.cert_id.is_none() {
+                return Err(ModelError::MissingCertificate(port));
+            }
+            let node_port = match p.node_port.filter(|n| *n > 0) {
+                Some(n) => u16::try_from(n).map_err(|_| ModelError::InvalidPort(n))?,
+                None if eni => 0,
+                None => return Err(ModelError::MissingNodePort(p.port)),
+            };
+            let target = match &p.target_port {
+                Some(IntOrString::Int(n)) => n.to_string(),
+                Some(IntOrString::String(name)) => name.clone(),
+                None => p.port.to_string(),
+            };
+            Ok(PortSpec { port, node_port, target, name: p.name.clone().filter(|n| !n.is_empty()), protocol })
         })
         .collect()
+}
+
+/// Every `forward-port` pair must go from an HTTP listener of the Service to an HTTPS one.
+fn check_forwards(ports: &[PortSpec], lb: &ServiceLbConfig) -> Result<(), ModelError> {
+    let protocol_of = |port: u16| ports.iter().find(|p| p.port == port).map(|p| &p.protocol);
+    for (from, to) in &lb.forward_ports {
+        if protocol_of(*from) != Some(&ListenerProtocol::Http) || protocol_of(*to) != Some(&ListenerProtocol::Https) {
+            return Err(ModelError::InvalidForward { from: *from, to: *to });
+        }
+    }
+    Ok(())
 }
 
 fn load_balancer_spec(
@@ -348,6 +534,7 @@ fn load_balancer_spec(
         take_over_listeners: lb.force_override_listeners,
         name: lb.name.clone(),
         address_type: lb.address_type.clone(),
+        ip_version: lb.ip_version.clone(),
         address: lb.address.clone(),
         master_zone_id: lb.master_zone_id.clone(),
         slave_zone_id: lb.slave_zone_id.clone(),
@@ -402,8 +589,36 @@ fn listener_settings(
         healthy_threshold: hc.healthy_threshold,
         unhealthy_threshold: hc.unhealthy_threshold,
         proxy_protocol_v2: lb.proxy_protocol,
+        acl_status: lb.acl_status.clone(),
+        acl_id: lb.acl_id.clone(),
+        acl_type: lb.acl_type.clone(),
         ..Default::default()
     };
+    if matches!(protocol, ListenerProtocol::Http | ListenerProtocol::Https) {
+        let l7 = &lb.l7;
+        s.proxy_protocol_v2 = None;
+        s.health_check_connect_timeout = None;
+        s.health_check_switch = l7.health_check_flag.clone();
+        s.health_check_uri = hc.uri.clone();
+        s.health_check_domain = hc.domain.clone();
+        s.health_check_http_code = hc.http_code.clone();
+        s.health_check_method = l7.health_check_method.clone();
+        s.health_check_timeout = l7.health_check_timeout;
+        s.sticky_session = l7.sticky_session.clone();
+        s.sticky_session_type = l7.sticky_session_type.clone();
+        s.cookie = l7.cookie.clone();
+        s.cookie_timeout = l7.cookie_timeout;
+        s.x_forwarded_for_proto = l7.xff_proto.clone();
+        s.x_forwarded_for_slb_port = l7.xff_slb_port.clone();
+        s.x_forwarded_for_client_src_port = l7.xff_client_src_port.clone();
+        s.idle_timeout = l7.idle_timeout;
+        s.request_timeout = l7.request_timeout;
+        if *protocol == ListenerProtocol::Https {
+            s.server_certificate_id = l7.cert_id.clone();
+            s.tls_cipher_policy = l7.tls_cipher_policy.clone();
+            s.enable_http2 = l7.http2.clone();
+        }
+    }
     if *protocol == ListenerProtocol::Tcp {
         s.persistence_timeout = lb.persistence_timeout;
         s.established_timeout = lb.established_timeout;
@@ -471,6 +686,40 @@ fn backend_weights(
         }
     }
     weights
+}
+
+/// The ready, non-terminating pod addresses of the Service with their port for the Service port named `name`
+/// (from the EndpointSlice port of that name), each address once, sorted.
+fn pod_endpoints(service: &Service, slices: &[Arc<EndpointSlice>], name: Option<&str>) -> Vec<(String, u16)> {
+    let svc_name = service.metadata.name.as_deref();
+    let namespace = service.metadata.namespace.as_deref();
+    let own: Vec<&EndpointSlice> = slices
+        .iter()
+        .map(Arc::as_ref)
+        .filter(|s| s.metadata.namespace.as_deref() == namespace)
+        .filter(|s| s.metadata.labels.as_ref().and_then(|l| l.get(LABEL_SERVICE_NAME)).map(String::as_str) == svc_name)
+        .collect();
+    let family = if own.iter().any(|s| s.address_type == "IPv4") { "IPv4" } else { "IPv6" };
+    let mut out = BTreeSet::new();
+    for slice in own.iter().filter(|s| s.address_type == family) {
+        let port = slice
+            .ports
+            .iter()
+            .flatten()
+            .find(|p| p.name.as_deref().filter(|n| !n.is_empty()) == name)
+            .and_then(|p| p.port)
+            .and_then(|p| u16::try_from(p).ok());
+        let Some(port) = port else { continue };
+        for endpoint in slice.endpoints.iter().flatten() {
+            let conditions = endpoint.conditions.as_ref();
+            let ready = conditions.and_then(|c| c.ready).unwrap_or(false);
+            let terminating = conditions.and_then(|c| c.terminating).unwrap_or(false);
+            if let (true, false, Some(address)) = (ready, terminating, endpoint.addresses.first()) {
+                out.insert((address.clone(), port));
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Ready, non-terminating endpoints of the Service per node name, each address counted once. IPv4 slices are
@@ -593,6 +842,191 @@ pub(crate) mod tests {
     pub(crate) fn desired(service: &Service, nodes: &[Arc<Node>]) -> DesiredClb {
         let lb = ServiceLbConfig::parse(service.metadata.annotations.as_ref()).unwrap();
         build_desired(service, &lb, nodes, &[], &config()).unwrap()
+    }
+
+    fn with_source_ranges(mut s: Service, ranges: &[&str]) -> Service {
+        s.spec.as_mut().unwrap().load_balancer_source_ranges = Some(ranges.iter().map(|r| r.to_string()).collect());
+        s
+    }
+
+    #[test]
+    fn source_ranges_become_an_owned_whitelist_on_every_listener() {
+        let d = desired(&with_source_ranges(service(), &["10.0.0.0/8", "192.168.1.1"]), &nodes(&["a"]));
+        let acl = d.owned_acl.as_ref().expect("an owned ACL");
+        assert_eq!(acl.name, "k8s/web/default/c1");
+        assert_eq!(acl.entries, ["10.0.0.0/8", "192.168.1.1/32"]);
+        assert!(acl.tags.contains(&("kubernetes.do.not.delete".to_owned(), d.load_balancer.default_name.clone())));
+        let s = &d.listeners[0].settings;
+        assert_eq!(s.acl_status, Some(OnOff::On));
+        assert_eq!(s.acl_type, Some(AclType::White));
+        assert_eq!(s.acl_id.as_deref(), Some(NEW_ACL));
+        // The annotation is the fallback; the field wins.
+        let mut annotated = service();
+        annotated.metadata.annotations =
+            Some([(annotations::SOURCE_RANGES_ANNOTATION.to_owned(), "172.16.0.0/12".to_owned())].into());
+        assert_eq!(desired(&annotated, &nodes(&["a"])).owned_acl.unwrap().entries, ["172.16.0.0/12"]);
+        let both = with_source_ranges(annotated, &["10.0.0.0/8"]);
+        assert_eq!(desired(&both, &nodes(&["a"])).owned_acl.unwrap().entries, ["10.0.0.0/8"]);
+        // No ranges: no ACL, listeners untouched.
+        let plain = desired(&service(), &nodes(&["a"]));
+        assert!(plain.owned_acl.is_none() && plain.listeners[0].settings.acl_status.is_none());
+    }
+
+    #[test]
+    fn source_ranges_conflicts_are_model_errors() {
+        let build = |s: &Service| {
+            let lb = ServiceLbConfig::parse(s.metadata.annotations.as_ref()).unwrap();
+            build_desired(s, &lb, &nodes(&["a"]), &[], &config())
+        };
+        let bad = with_source_ranges(service(), &["10.0.0.0/99"]);
+        assert!(matches!(build(&bad), Err(ModelError::InvalidSourceRanges(_))));
+        let user_acl = annotate(
+            annotate(annotate(with_source_ranges(service(), &["10.0.0.0/8"]), "acl-status", "on"), "acl-id", "acl-u"),
+            "acl-type",
+            "white",
+        );
+        assert_eq!(build(&user_acl), Err(ModelError::AclConflict));
+        let reused = annotate(with_source_ranges(service(), &["10.0.0.0/8"]), "id", "lb-user");
+        assert_eq!(build(&reused), Err(ModelError::SourceRangesWithoutListeners));
+    }
+
+    #[test]
+    fn a_user_acl_is_passed_to_the_listeners() {
+        let s = annotate(annotate(annotate(service(), "acl-status", "on"), "acl-id", "acl-u"), "acl-type", "black");
+        let d = desired(&s, &nodes(&["a"]));
+        let l = &d.listeners[0].settings;
+        assert_eq!(
+            (l.acl_status.clone(), l.acl_id.as_deref(), l.acl_type.clone()),
+            (Some(OnOff::On), Some("acl-u"), Some(AclType::Black))
+        );
+        assert!(d.owned_acl.is_none());
+    }
+
+    fn two_ports() -> Service {
+        let mut s = service();
+        s.spec.as_mut().unwrap().ports = Some(vec![
+            ServicePort {
+                name: Some("http".into()),
+                port: 80,
+                node_port: Some(30080),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            },
+            ServicePort {
+                name: Some("https".into()),
+                port: 443,
+                node_port: Some(30443),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            },
+        ]);
+        s
+    }
+
+    #[test]
+    fn protocol_port_makes_http_and_https_listeners_with_layer_7_settings() {
+        let mut s = annotate(two_ports(), "protocol-port", "http:80,https:443");
+        for (k, v) in [
+            ("cert-id", "cert-1"),
+            ("forward-port", "80:443"),
+            ("sticky-session", "on"),
+            ("sticky-session-type", "server"),
+            ("cookie", "session"),
+            ("health-check-flag", "on"),
+            ("health-check-uri", "/healthz"),
+            ("health-check-timeout", "4"),
+            ("tls-cipher-policy", "tls_cipher_policy_1_2"),
+            ("http2-enabled", "on"),
+            ("idle-timeout", "20"),
+            ("proxy-protocol", "on"),
+            ("persistence-timeout", "10"),
+        ] {
+            s = annotate(s, k, v);
+        }
+        let d = desired(&s, &nodes(&["a"]));
+        let [http, https] = d.listeners.as_slice() else { panic!("{d}") };
+        assert_eq!((&http.protocol, &https.protocol), (&ListenerProtocol::Http, &ListenerProtocol::Https));
+        assert_eq!(http.settings.forward_port, Some(443));
+        assert_eq!(https.settings.forward_port, None);
+        for l in [http, https] {
+            assert_eq!(l.settings.sticky_session, Some(OnOff::On));
+            assert_eq!(l.settings.cookie.as_deref(), Some("session"));
+            assert_eq!(l.settings.health_check_switch, Some(OnOff::On), "health-check-flag drives L7 checks");
+            assert_eq!(l.settings.health_check_uri.as_deref(), Some("/healthz"));
+            assert_eq!(l.settings.health_check_timeout, Some(4));
+            assert_eq!(l.settings.idle_timeout, Some(20));
+            assert_eq!(l.settings.proxy_protocol_v2, None, "TCP/UDP only");
+            assert_eq!(l.settings.persistence_timeout, None, "TCP only");
+            assert_eq!(l.reset_health_check, None);
+        }
+        assert_eq!(http.settings.server_certificate_id, None);
+        assert_eq!(https.settings.server_certificate_id.as_deref(), Some("cert-1"));
+        assert_eq!(https.settings.tls_cipher_policy.as_deref(), Some("tls_cipher_policy_1_2"));
+        assert_eq!(https.settings.enable_http2, Some(OnOff::On));
+    }
+
+    #[test]
+    fn layer_7_mistakes_are_model_errors() {
+        let build = |s: &Service| {
+            let lb = ServiceLbConfig::parse(s.metadata.annotations.as_ref()).unwrap();
+            build_desired(s, &lb, &nodes(&["a"]), &[], &config())
+        };
+        let no_cert = annotate(two_ports(), "protocol-port", "https:443");
+        assert_eq!(build(&no_cert), Err(ModelError::MissingCertificate(443)));
+        let bad_forward = annotate(
+            annotate(annotate(two_ports(), "protocol-port", "http:80"), "forward-port", "80:443"),
+            "cert-id",
+            "c",
+        );
+        assert_eq!(build(&bad_forward), Err(ModelError::InvalidForward { from: 80, to: 443 }));
+        let mut udp = service();
+        udp.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].protocol = Some("UDP".into());
+        let udp = annotate(udp, "protocol-port", "http:80");
+        assert!(matches!(build(&udp), Err(ModelError::ProtocolMismatch { port: 80, .. })));
+    }
+
+    /// An EndpointSlice of `default/web` with pod addresses on port 8080 (unnamed port).
+    pub(crate) fn pod_slice(pods: &[(&str, bool)]) -> Arc<EndpointSlice> {
+        let mut s = EndpointSlice { address_type: "IPv4".into(), ..Default::default() };
+        s.metadata.namespace = Some("default".into());
+        s.metadata.labels = Some([(LABEL_SERVICE_NAME.to_string(), "web".to_string())].into());
+        s.ports = Some(vec![k8s_openapi::api::discovery::v1::EndpointPort { port: Some(8080), ..Default::default() }]);
+        s.endpoints = Some(
+            pods.iter()
+                .map(|(ip, ready)| Endpoint {
+                    addresses: vec![ip.to_string()],
+                    conditions: Some(EndpointConditions { ready: Some(*ready), ..Default::default() }),
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        Arc::new(s)
+    }
+
+    #[test]
+    fn eni_backends_are_ready_pods_on_the_target_port() {
+        let mut s = annotate(service(), "default-weight", "50");
+        s.metadata.annotations.as_mut().unwrap().insert(annotations::BACKEND_TYPE_ANNOTATION.into(), "eni".into());
+        let port = &mut s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0];
+        port.target_port = Some(IntOrString::Int(8080));
+        port.node_port = None;
+        let lb = ServiceLbConfig::parse(s.metadata.annotations.as_ref()).unwrap();
+        let slices = [pod_slice(&[("10.1.0.5", true), ("10.1.0.6", false), ("10.1.0.4", true)])];
+        let d = build_desired(&s, &lb, &nodes(&["a"]), &slices, &config()).unwrap();
+        let g = &d.vserver_groups[0];
+        assert_eq!(g.key.to_string(), "k8s/8080/web/default/c1", "ENI groups are keyed by the target port");
+        let backends: Vec<(&str, u16, u32, bool)> =
+            g.backends.iter().map(|b| (b.server_id.as_str(), b.port, b.weight, b.is_unresolved_pod())).collect();
+        assert_eq!(backends, [("10.1.0.4", 8080, 50, true), ("10.1.0.5", 8080, 50, true)], "ready pods only");
+        assert_eq!(d.listeners[0].group, g.key);
+        assert_eq!(d.listeners[0].reset_health_check, None);
+        // The cloud-config default applies when the annotation does not say.
+        let mut plain = service();
+        plain.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].target_port = Some(IntOrString::Int(8080));
+        let eni_config = ClbControllerConfig { eni_backends: true, ..config() };
+        let lb = ServiceLbConfig::parse(None).unwrap();
+        let d = build_desired(&plain, &lb, &nodes(&["a"]), &slices, &eni_config).unwrap();
+        assert!(d.vserver_groups[0].backends.iter().all(Backend::is_unresolved_pod));
     }
 
     #[test]

@@ -62,6 +62,12 @@ impl ServiceOwner {
         ListenerKey { port, owner: self.clone() }
     }
 
+    /// Name of the access control list the controller owns for the Service's source ranges:
+    /// `k8s/<service>/<namespace>/<cluster-id>`.
+    pub fn acl_name(&self) -> String {
+        format!("{KEY_PREFIX}/{}/{}/{}", self.name, self.namespace, self.cluster_id)
+    }
+
     /// The vServer group key of `port` (the node port for ECS backends).
     pub fn group_key(&self, port: impl Into<String>) -> VServerGroupKey {
         VServerGroupKey { port: port.into(), owner: self.clone() }

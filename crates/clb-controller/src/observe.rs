@@ -1,7 +1,9 @@
 //! Reading the cloud: finding a Service's load balancer and describing what is on it.
 
 use crate::{
-    cloud::{Backend, ClbCloud, CloudError, ObservedListener, ObservedLoadBalancer},
+    cloud::{
+        Backend, ClbCloud, CloudError, ObservedAcl, ObservedDomainExtension, ObservedListener, ObservedLoadBalancer,
+    },
     naming::{ServiceOwner, TAG_OWNER},
 };
 
@@ -60,6 +62,11 @@ pub struct ObservedClb {
     pub listeners: Option<Vec<ObservedListener>>,
     /// vServer groups (all of them; backends only where read).
     pub vserver_groups: Vec<ObservedVServerGroup>,
+    /// The Service's own access control lists (named [`ServiceOwner::acl_name`]) that one of its listeners
+    /// references; read with the listeners, only when such a reference exists.
+    pub owned_acls: Vec<ObservedAcl>,
+    /// Domain extensions of the Service's HTTPS listeners, by port (read with the listeners).
+    pub domain_extensions: std::collections::BTreeMap<u16, Vec<ObservedDomainExtension>>,
 }
 
 impl ObservedClb {
@@ -127,6 +134,17 @@ pub async fn observe<C: ClbCloud>(
     owner: &ServiceOwner,
     scope: ObserveScope,
 ) -> Result<Option<ObservedClb>, ObserveError> {
+    observe_with_groups(cloud, lookup, owner, scope, &[]).await
+}
+
+/// [`observe`], also reading the backends of the groups `extra_groups` (the `vgroup-port` groups).
+pub async fn observe_with_groups<C: ClbCloud>(
+    cloud: &C,
+    lookup: &LoadBalancerLookup,
+    owner: &ServiceOwner,
+    scope: ObserveScope,
+    extra_groups: &[String],
+) -> Result<Option<ObservedClb>, ObserveError> {
     let Some((load_balancer, found_by)) = find_load_balancer(cloud, lookup).await? else { return Ok(None) };
     let id = load_balancer.id.clone();
     let listeners = match scope {
@@ -135,9 +153,26 @@ pub async fn observe<C: ClbCloud>(
     };
     let vserver_groups = match scope {
         ObserveScope::Instance => Vec::new(),
-        _ => observe_groups(cloud, &id, owner, scope == ObserveScope::Everything).await?,
+        _ => observe_groups(cloud, &id, owner, scope == ObserveScope::Everything, extra_groups).await?,
     };
-    Ok(Some(ObservedClb { load_balancer, found_by, listeners, vserver_groups }))
+    let referenced: Vec<&str> = listeners
+        .iter()
+        .flatten()
+        .filter(|l| owner.owns_listener(&l.description))
+        .filter_map(|l| l.settings.acl_id.as_deref())
+        .collect();
+    let owned_acls = if referenced.is_empty() {
+        Vec::new()
+    } else {
+        cloud.find_acls(&owner.acl_name()).await?.into_iter().filter(|a| referenced.contains(&a.id.as_str())).collect()
+    };
+    let mut domain_extensions = std::collections::BTreeMap::new();
+    for l in listeners.iter().flatten() {
+        if l.protocol == aliyun_api::slb::ListenerProtocol::Https && owner.owns_listener(&l.description) {
+            domain_extensions.insert(l.port, cloud.describe_domain_extensions(&id, l.port).await?);
+        }
+    }
+    Ok(Some(ObservedClb { load_balancer, found_by, listeners, vserver_groups, owned_acls, domain_extensions }))
 }
 
 /// Every vServer group; backends of the Service's own groups (or of all, with `all_backends`).
@@ -146,10 +181,11 @@ async fn observe_groups<C: ClbCloud>(
     load_balancer_id: &str,
     owner: &ServiceOwner,
     all_backends: bool,
+    extra_groups: &[String],
 ) -> Result<Vec<ObservedVServerGroup>, CloudError> {
     let mut groups = Vec::new();
     for summary in cloud.describe_vserver_groups(load_balancer_id).await? {
-        let backends = if all_backends || owner.owns_group_key(&summary.name) {
+        let backends = if all_backends || owner.owns_group_key(&summary.name) || extra_groups.contains(&summary.id) {
             Some(cloud.describe_vserver_group_backends(&summary.id).await?)
         } else {
             None

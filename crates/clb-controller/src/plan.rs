@@ -4,7 +4,10 @@
 //! defaults never cause flapping), listeners and vServer groups are matched by the Go CCM's ownership keys,
 //! listeners and backends someone else created are left alone, and backend changes are batched.
 
-use std::{collections::BTreeMap, fmt};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    fmt,
+};
 
 use aliyun_api::{
     Tag,
@@ -15,8 +18,8 @@ use aliyun_api::{
 };
 
 use crate::{
-    cloud::{Backend, ListenerSettings, NewLoadBalancer, ObservedListener, ObservedLoadBalancer},
-    model::{DesiredClb, LOCAL_HEALTH_CHECK_PATH, ListenerSpec, LoadBalancerSpec, VServerGroupSpec},
+    cloud::{Backend, ListenerSettings, NEW_ACL, NewLoadBalancer, ObservedListener, ObservedLoadBalancer},
+    model::{DesiredClb, LOCAL_HEALTH_CHECK_PATH, ListenerSpec, LoadBalancerSpec, OwnedAclSpec, VServerGroupSpec},
     naming::{MODIFICATION_PROTECTION_REASON, ServiceOwner, TAG_OWNER, TAG_REUSED, VServerGroupKey},
     observe::{ObservedClb, ObservedVServerGroup},
 };
@@ -171,6 +174,50 @@ pub enum ClbOp {
     },
     /// Delete the load balancer.
     DeleteLoadBalancer,
+    /// Find the Service's access control list by name, or create it, and make its entries these; listeners of
+    /// the plan bound to [`NEW_ACL`] get its ID.
+    EnsureAcl(Box<OwnedAclSpec>),
+    /// Add entries to an access control list.
+    AddAclEntries {
+        /// `acl-…`.
+        id: String,
+        /// CIDR blocks.
+        entries: Vec<String>,
+    },
+    /// Remove entries from an access control list.
+    RemoveAclEntries {
+        /// `acl-…`.
+        id: String,
+        /// CIDR blocks.
+        entries: Vec<String>,
+    },
+    /// Delete an access control list no listener uses any more.
+    DeleteAcl(String),
+    /// Add a certificate for a domain to an HTTPS listener.
+    CreateDomainExtension {
+        /// Listener port.
+        port: u16,
+        /// Domain.
+        domain: String,
+        /// Certificate.
+        certificate_id: String,
+    },
+    /// Change the certificate of a domain extension.
+    SetDomainExtension {
+        /// `de-…`.
+        id: String,
+        /// Its domain.
+        domain: String,
+        /// New certificate.
+        certificate_id: String,
+    },
+    /// Delete a domain extension.
+    DeleteDomainExtension {
+        /// `de-…`.
+        id: String,
+        /// Its domain.
+        domain: String,
+    },
 }
 
 impl ClbOp {
@@ -201,6 +248,13 @@ impl ClbOp {
             ClbOp::StartListener { .. } => "StartLoadBalancerListener",
             ClbOp::DeleteVServerGroup { .. } => "DeleteVServerGroup",
             ClbOp::DeleteLoadBalancer => "DeleteLoadBalancer",
+            ClbOp::EnsureAcl(_) => "CreateAccessControlList",
+            ClbOp::AddAclEntries { .. } => "AddAccessControlListEntry",
+            ClbOp::RemoveAclEntries { .. } => "RemoveAccessControlListEntry",
+            ClbOp::DeleteAcl(_) => "DeleteAccessControlList",
+            ClbOp::CreateDomainExtension { .. } => "CreateDomainExtension",
+            ClbOp::SetDomainExtension { .. } => "SetDomainExtensionAttribute",
+            ClbOp::DeleteDomainExtension { .. } => "DeleteDomainExtension",
         }
     }
 }
@@ -271,6 +325,23 @@ impl fmt::Display for ClbOp {
             ClbOp::StartListener { port, protocol } => write!(f, "start listener {protocol}/{port}"),
             ClbOp::DeleteVServerGroup { id, name } => write!(f, "delete vserver group {id} ({name})"),
             ClbOp::DeleteLoadBalancer => f.write_str("delete load balancer"),
+            ClbOp::EnsureAcl(acl) => {
+                write!(f, "ensure access control list {} with {}", acl.name, acl.entries.join(", "))
+            }
+            ClbOp::AddAclEntries { id, entries } => {
+                write!(f, "add to access control list {id}: {}", entries.join(", "))
+            }
+            ClbOp::RemoveAclEntries { id, entries } => {
+                write!(f, "remove from access control list {id}: {}", entries.join(", "))
+            }
+            ClbOp::DeleteAcl(id) => write!(f, "delete access control list {id}"),
+            ClbOp::CreateDomainExtension { port, domain, certificate_id } => {
+                write!(f, "add domain extension {domain} ({certificate_id}) to https/{port}")
+            }
+            ClbOp::SetDomainExtension { id, domain, certificate_id } => {
+                write!(f, "set certificate of domain extension {id} ({domain}) to {certificate_id}")
+            }
+            ClbOp::DeleteDomainExtension { id, domain } => write!(f, "delete domain extension {id} ({domain})"),
         }
     }
 }
@@ -357,6 +428,17 @@ pub enum PlanError {
          (remove status.loadBalancer to allow it)"
     )]
     LoadBalancerMissing(String),
+    /// A `vgroup-port` group does not exist on the load balancer.
+    #[error("vServer group {0} named by vgroup-port does not exist on the load balancer")]
+    VGroupNotFound(String),
+    /// A `vgroup-port` group is one the controller created (for some Service).
+    #[error("vServer group {id} ({name}) named by vgroup-port was created by Kubernetes and cannot be reused")]
+    VGroupOwned {
+        /// `rsp-…`.
+        id: String,
+        /// Its name.
+        name: String,
+    },
     /// An intranet load balancer is needed but no vSwitch is configured.
     #[error(
         "no vSwitch for an intranet load balancer: set the vswitch-id annotation or cloud-config vswitchid (zone:vsw-id)"
@@ -374,15 +456,123 @@ pub fn plan_ensure(desired: &DesiredClb, observed: Option<&ObservedClb>) -> Resu
     if full {
         ops.extend(plan_load_balancer(&desired.load_balancer, lb, &desired.published_addresses)?);
     }
-    let groups = plan_groups(&desired.owner, &desired.vserver_groups, observed);
+    let groups = plan_groups(&desired.owner, &desired.vserver_groups, observed)?;
     ops.extend(groups.ops);
+    let mut after = Vec::new();
     if let (Some(listeners), true) = (&observed.listeners, desired.load_balancer.manages_listeners()) {
-        ops.extend(plan_listeners(desired, listeners, &groups.refs)?);
+        let (resolved, acl_ops, acl_deletes) = plan_acl(desired, observed, listeners);
+        ops.extend(acl_ops);
+        ops.extend(plan_listeners(&resolved, listeners, &groups.refs)?);
+        ops.extend(plan_domain_extensions(desired, observed));
+        after = acl_deletes;
     }
     if full {
         ops.extend(unused_owned_groups(&desired.owner, &desired.vserver_groups, &observed.vserver_groups));
     }
+    ops.extend(after);
     Ok(ClbPlan { load_balancer_id: Some(lb.id.clone()), ops })
+}
+
+/// Domain extensions per listener port, as observed.
+type ObservedDomainExtensions = BTreeMap<u16, Vec<crate::cloud::ObservedDomainExtension>>;
+
+/// Something that knows the observed domain extensions.
+trait HasDomainExtensions {
+    fn domain_extensions(&self) -> &ObservedDomainExtensions;
+}
+
+impl HasDomainExtensions for ObservedClb {
+    fn domain_extensions(&self) -> &ObservedDomainExtensions {
+        &self.domain_extensions
+    }
+}
+
+impl HasDomainExtensions for ObservedDomainExtensions {
+    fn domain_extensions(&self) -> &ObservedDomainExtensions {
+        self
+    }
+}
+
+/// Domain extensions of the Service's HTTPS listeners: added, re-certified and deleted to match the annotation
+/// (after the listeners, which must exist first). A listener recreated by the plan starts without any.
+fn plan_domain_extensions(desired: &DesiredClb, observed: &impl HasDomainExtensions) -> Vec<ClbOp> {
+    let observed = observed.domain_extensions();
+    let mut ops = Vec::new();
+    for l in desired.listeners.iter().filter(|l| l.protocol == ListenerProtocol::Https) {
+        let have = observed.get(&l.key.port).map(Vec::as_slice).unwrap_or_default();
+        for (domain, cert) in &l.domain_extensions {
+            match have.iter().find(|d| d.domain == *domain) {
+                None => ops.push(ClbOp::CreateDomainExtension {
+                    port: l.key.port,
+                    domain: domain.clone(),
+                    certificate_id: cert.clone(),
+                }),
+                Some(d) if d.certificate_id != *cert => ops.push(ClbOp::SetDomainExtension {
+                    id: d.id.clone(),
+                    domain: domain.clone(),
+                    certificate_id: cert.clone(),
+                }),
+                Some(_) => {}
+            }
+        }
+        for d in have.iter().filter(|d| !l.domain_extensions.contains_key(&d.domain)) {
+            ops.push(ClbOp::DeleteDomainExtension { id: d.id.clone(), domain: d.domain.clone() });
+        }
+    }
+    ops
+}
+
+/// The Service's own access control list on an existing load balancer: the desired model with [`NEW_ACL`]
+/// resolved to the existing list (or, when the source ranges are gone, with access control switched off on the
+/// listeners bound to the Service's list), the operations to run before the listeners', and the deletions to
+/// run after them (only of lists no listener references any more: the API refuses the others).
+fn plan_acl(
+    desired: &DesiredClb,
+    observed: &ObservedClb,
+    listeners: &[ObservedListener],
+) -> (DesiredClb, Vec<ClbOp>, Vec<ClbOp>) {
+    let mut resolved = desired.clone();
+    let mut ops = Vec::new();
+    let mut deletes = Vec::new();
+    let referenced = |id: &str| listeners.iter().any(|l| l.settings.acl_id.as_deref() == Some(id));
+    match (&desired.owned_acl, observed.owned_acls.first()) {
+        (Some(want), Some(have)) => {
+            let wanted: BTreeSet<&String> = want.entries.iter().collect();
+            let add: Vec<String> = want.entries.iter().filter(|e| !have.entries.contains(*e)).cloned().collect();
+            let remove: Vec<String> = have.entries.iter().filter(|e| !wanted.contains(e)).cloned().collect();
+            if !add.is_empty() {
+                ops.push(ClbOp::AddAclEntries { id: have.id.clone(), entries: add });
+            }
+            if !remove.is_empty() {
+                ops.push(ClbOp::RemoveAclEntries { id: have.id.clone(), entries: remove });
+            }
+            for l in &mut resolved.listeners {
+                if l.settings.acl_id.as_deref() == Some(NEW_ACL) {
+                    l.settings.acl_id = Some(have.id.clone());
+                }
+            }
+        }
+        (Some(want), None) => ops.push(ClbOp::EnsureAcl(Box::new(want.clone()))),
+        (None, _) => {
+            for acl in &observed.owned_acls {
+                for want in &mut resolved.listeners {
+                    let bound = listeners.iter().any(|l| {
+                        l.port == want.key.port
+                            && l.protocol == want.protocol
+                            && l.settings.acl_id.as_deref() == Some(acl.id.as_str())
+                            && l.settings.acl_status == Some(OnOff::On)
+                    });
+                    if bound && want.settings.acl_status.is_none() {
+                        want.settings.acl_status = Some(OnOff::Off);
+                    }
+                }
+                if !referenced(&acl.id) {
+                    deletes.push(ClbOp::DeleteAcl(acl.id.clone()));
+                }
+            }
+        }
+    }
+    (resolved, ops, deletes)
 }
 
 /// A plan from scratch: create the load balancer, its groups with backends, its listeners.
@@ -403,7 +593,11 @@ fn plan_creation(desired: &DesiredClb) -> Result<ClbPlan, PlanError> {
         ops.extend(batches(&group.backends, |b| ClbOp::AddBackends { group: r.clone(), backends: b }));
         refs.insert(group.key.clone(), r);
     }
+    if let Some(acl) = &desired.owned_acl {
+        ops.push(ClbOp::EnsureAcl(Box::new(acl.clone())));
+    }
     ops.extend(plan_listeners(desired, &[], &refs)?);
+    ops.extend(plan_domain_extensions(desired, &ObservedDomainExtensions::default()));
     Ok(ClbPlan { load_balancer_id: None, ops })
 }
 
@@ -419,6 +613,7 @@ fn load_balancer_creation(spec: &LoadBalancerSpec) -> Result<LoadBalancerCreatio
     let request = NewLoadBalancer {
         name: spec.name.clone().unwrap_or_else(|| spec.default_name.clone()),
         address: spec.address.clone(),
+        address_ip_version: spec.ip_version.clone(),
         vpc_id: spec.placement.vpc_id.clone().filter(|_| intranet),
         master_zone_id: spec.master_zone_id.clone(),
         slave_zone_id: spec.slave_zone_id.clone(),
@@ -474,8 +669,10 @@ fn plan_load_balancer(
 
 fn check_immutables(spec: &LoadBalancerSpec, lb: &ObservedLoadBalancer) -> Result<(), PlanError> {
     let address_type = lb.address_type.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default();
-    let checks: [(&'static str, Option<String>, &str); 5] = [
+    let ip_version = lb.ip_version.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default();
+    let checks: [(&'static str, Option<String>, &str); 6] = [
         ("address type", spec.address_type.as_ref().map(|t| t.as_str().to_owned()), &address_type),
+        ("IP version", spec.ip_version.as_ref().map(|t| t.as_str().to_owned()), &ip_version),
         ("master zone", spec.master_zone_id.clone(), &lb.master_zone_id),
         ("slave zone", spec.slave_zone_id.clone(), &lb.slave_zone_id),
         ("resource group", spec.resource_group_id.clone(), &lb.resource_group_id),
@@ -562,15 +759,30 @@ struct GroupPlan {
     refs: BTreeMap<VServerGroupKey, GroupRef>,
 }
 
-fn plan_groups(owner: &ServiceOwner, desired: &[VServerGroupSpec], observed: &ObservedClb) -> GroupPlan {
+fn plan_groups(
+    owner: &ServiceOwner,
+    desired: &[VServerGroupSpec],
+    observed: &ObservedClb,
+) -> Result<GroupPlan, PlanError> {
     let mut plan = GroupPlan { ops: Vec::new(), refs: BTreeMap::new() };
     let mut creates = Vec::new();
     let mut backend_ops = Vec::new();
     for group in desired {
+        if let Some(id) = &group.existing_id {
+            let existing = observed.vserver_groups.iter().find(|g| g.id == *id);
+            let Some(existing) = existing else { return Err(PlanError::VGroupNotFound(id.clone())) };
+            if existing.name.parse::<VServerGroupKey>().is_ok() {
+                return Err(PlanError::VGroupOwned { id: id.clone(), name: existing.name.clone() });
+            }
+            let r = GroupRef::Existing { id: existing.id.clone(), name: existing.name.clone() };
+            backend_ops.extend(diff_backends(owner, &r, group, existing));
+            plan.refs.insert(group.key.clone(), r);
+            continue;
+        }
         match observed.group_named(&group.key.to_string()) {
             Some(existing) => {
                 let r = GroupRef::Existing { id: existing.id.clone(), name: existing.name.clone() };
-                backend_ops.extend(diff_backends(owner, &r, &group.backends, existing));
+                backend_ops.extend(diff_backends(owner, &r, group, existing));
                 plan.refs.insert(group.key.clone(), r);
             }
             None => {
@@ -582,7 +794,7 @@ fn plan_groups(owner: &ServiceOwner, desired: &[VServerGroupSpec], observed: &Ob
         }
     }
     plan.ops = creates.into_iter().chain(backend_ops).collect();
-    plan
+    Ok(plan)
 }
 
 /// Backends to add, update and remove in one existing group, by (server, port). Backends whose description is
@@ -590,9 +802,10 @@ fn plan_groups(owner: &ServiceOwner, desired: &[VServerGroupSpec], observed: &Ob
 fn diff_backends(
     owner: &ServiceOwner,
     group: &GroupRef,
-    desired: &[Backend],
+    spec: &VServerGroupSpec,
     observed: &ObservedVServerGroup,
 ) -> Vec<ClbOp> {
+    let desired = &spec.backends;
     let current = observed.backends.as_deref().unwrap_or_default();
     let current_by_id: BTreeMap<(&str, u16), &Backend> = current.iter().map(|b| (b.identity(), b)).collect();
     let wanted_ids: std::collections::BTreeSet<(&str, u16)> = desired.iter().map(Backend::identity).collect();
@@ -602,8 +815,13 @@ fn diff_backends(
         match current_by_id.get(&want.identity()) {
             None => add.push(want.clone()),
             Some(have) if owner.owns_group_key(&have.description) => {
-                if have.weight != want.weight || have.description != want.description {
-                    set.push(want.clone());
+                let weight_changed = have.weight != want.weight && !spec.ignore_weight_update;
+                if weight_changed || have.description != want.description {
+                    let mut update = want.clone();
+                    if spec.ignore_weight_update {
+                        update.weight = have.weight;
+                    }
+                    set.push(update);
                 }
             }
             Some(_) => {}
@@ -640,11 +858,20 @@ fn plan_listeners(
     let owned = |l: &ObservedListener| owner.owns_listener(&l.description);
     let mut deletes = Vec::new();
     let mut creates = Vec::new();
+    let mut forwarded_creates = Vec::new();
     let mut updates = Vec::new();
     for want in &desired.listeners {
         let group = groups.get(&want.group).cloned().unwrap_or_else(|| GroupRef::New(want.group.clone()));
         let exact = observed.iter().find(|l| l.port == want.key.port && l.protocol == want.protocol);
+        // Redirecting listeners are created after the HTTPS listeners they redirect to.
+        let target = if want.settings.forward_port.is_some() { &mut forwarded_creates } else { &mut creates };
         match exact {
+            // The redirect of an HTTP listener is fixed at creation: a change recreates it.
+            Some(have) if (owned(have) || take_over) && have.settings.forward_port != want.settings.forward_port => {
+                deletes.push(ClbOp::DeleteListener { port: have.port, protocol: have.protocol.clone() });
+                target.push(listener_creation(want, group));
+                target.push(ClbOp::StartListener { port: want.key.port, protocol: want.protocol.clone() });
+            }
             Some(have) if owned(have) || take_over => updates.extend(listener_update(want, have, &group)),
             Some(have) => return Err(conflict(have)),
             None => {
@@ -658,11 +885,12 @@ fn plan_listeners(
                         deletes.push(ClbOp::DeleteListener { port: other.port, protocol: other.protocol.clone() });
                     }
                 }
-                creates.push(listener_creation(want, group));
-                creates.push(ClbOp::StartListener { port: want.key.port, protocol: want.protocol.clone() });
+                target.push(listener_creation(want, group));
+                target.push(ClbOp::StartListener { port: want.key.port, protocol: want.protocol.clone() });
             }
         }
     }
+    creates.extend(forwarded_creates);
     for have in observed.iter().filter(|l| owned(l)) {
         let wanted = desired.listeners.iter().any(|w| w.key.port == have.port && w.protocol == have.protocol);
         if !wanted {
@@ -679,6 +907,11 @@ fn conflict(l: &ObservedListener) -> PlanError {
 fn listener_creation(want: &ListenerSpec, group: GroupRef) -> ClbOp {
     let mut settings = want.settings.clone();
     settings.scheduler.get_or_insert(aliyun_api::slb::Scheduler::Rr);
+    if matches!(want.protocol, ListenerProtocol::Http | ListenerProtocol::Https) {
+        // The Go CCM's defaults for new layer-7 listeners.
+        settings.health_check_switch.get_or_insert(OnOff::Off);
+        settings.sticky_session.get_or_insert(OnOff::Off);
+    }
     ClbOp::CreateListener(Box::new(ListenerCreation {
         port: want.key.port,
         protocol: want.protocol.clone(),

@@ -331,3 +331,139 @@ fn cleanup_deletes_owned_preserves_on_request_and_releases_reused() {
     );
     assert!(matches!(&release.ops[0], ClbOp::DeleteListener { port: 80, .. }));
 }
+
+fn owned_acl(id: &str, entries: &[&str]) -> crate::cloud::ObservedAcl {
+    crate::cloud::ObservedAcl {
+        id: id.to_owned(),
+        name: "k8s/web/default/c1".to_owned(),
+        entries: entries.iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+fn ranged(ranges: &[&str]) -> k8s_openapi::api::core::v1::Service {
+    let mut s = service();
+    s.spec.as_mut().unwrap().load_balancer_source_ranges = Some(ranges.iter().map(|r| r.to_string()).collect());
+    s
+}
+
+#[test]
+fn source_ranges_on_an_existing_load_balancer_ensure_the_acl_before_binding_it() {
+    let plain = desired(&service(), &nodes(&["a"]));
+    let observed = go_ccm_state(&plain);
+    let d = desired(&ranged(&["10.0.0.0/8"]), &nodes(&["a"]));
+    let plan = plan_ensure(&d, Some(&observed)).unwrap();
+    assert_eq!(actions(&plan), ["CreateAccessControlList", "SetLoadBalancerListenerAttribute"]);
+    let ClbOp::SetListener(u) = &plan.ops[1] else { panic!() };
+    assert_eq!(u.settings.acl_id.as_deref(), Some(crate::cloud::NEW_ACL));
+    assert!(plan.to_string().contains("ensure access control list k8s/web/default/c1 with 10.0.0.0/8"), "{plan}");
+}
+
+#[test]
+fn an_existing_owned_acl_is_diffed_by_entry_and_resolved_by_id() {
+    let d = desired(&ranged(&["10.0.0.0/8", "192.168.0.0/16"]), &nodes(&["a"]));
+    let mut observed = go_ccm_state(&d);
+    let listeners = observed.listeners.as_mut().unwrap();
+    listeners[0].settings.acl_status = Some(OnOff::On);
+    listeners[0].settings.acl_type = Some(aliyun_api::slb::AclType::White);
+    listeners[0].settings.acl_id = Some("acl-1".into());
+    observed.owned_acls = vec![owned_acl("acl-1", &["10.0.0.0/8", "172.16.0.0/12"])];
+    let plan = plan_ensure(&d, Some(&observed)).unwrap();
+    assert_eq!(
+        plan.ops,
+        [
+            ClbOp::AddAclEntries { id: "acl-1".into(), entries: vec!["192.168.0.0/16".into()] },
+            ClbOp::RemoveAclEntries { id: "acl-1".into(), entries: vec!["172.16.0.0/12".into()] },
+        ],
+        "{plan}"
+    );
+    // Removing the ranges switches access control off; the list is kept while a listener references it.
+    let plain = desired(&service(), &nodes(&["a"]));
+    let plan = plan_ensure(&plain, Some(&observed)).unwrap();
+    assert_eq!(actions(&plan), ["SetLoadBalancerListenerAttribute"]);
+    let ClbOp::SetListener(u) = &plan.ops[0] else { panic!() };
+    assert_eq!(u.settings.acl_status, Some(OnOff::Off));
+    // Once nothing references it, it is deleted, last.
+    let mut released = observed.clone();
+    released.listeners.as_mut().unwrap()[0].settings = Default::default();
+    let plan = plan_ensure(&plain, Some(&released)).unwrap();
+    assert_eq!(plan.ops.last(), Some(&ClbOp::DeleteAcl("acl-1".into())), "{plan}");
+}
+
+fn l7_service() -> k8s_openapi::api::core::v1::Service {
+    let mut s = service();
+    s.spec.as_mut().unwrap().ports = Some(vec![
+        k8s_openapi::api::core::v1::ServicePort {
+            name: Some("http".into()),
+            port: 80,
+            node_port: Some(30080),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        },
+        k8s_openapi::api::core::v1::ServicePort {
+            name: Some("https".into()),
+            port: 443,
+            node_port: Some(30443),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        },
+    ]);
+    annotate(annotate(s, "protocol-port", "http:80,https:443"), "cert-id", "cert-1")
+}
+
+#[test]
+fn layer_7_listeners_get_go_defaults_and_redirects_come_after_their_target() {
+    let d = desired(&annotate(l7_service(), "forward-port", "80:443"), &nodes(&["a"]));
+    let plan = plan_ensure(&d, None).unwrap();
+    let creations: Vec<&ListenerCreation> = plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            ClbOp::CreateListener(c) => Some(c.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let ports: Vec<(u16, &ListenerProtocol)> = creations.iter().map(|c| (c.port, &c.protocol)).collect();
+    assert_eq!(ports, [(443, &ListenerProtocol::Https), (80, &ListenerProtocol::Http)], "{plan}");
+    for c in &creations {
+        assert_eq!(c.settings.health_check_switch, Some(OnOff::Off), "L7 health check off unless asked");
+        assert_eq!(c.settings.sticky_session, Some(OnOff::Off));
+    }
+    assert_eq!(creations[1].settings.forward_port, Some(443));
+    assert_eq!(creations[0].settings.server_certificate_id.as_deref(), Some("cert-1"));
+}
+
+#[test]
+fn a_changed_redirect_recreates_the_http_listener_and_a_new_certificate_is_an_update() {
+    let d = desired(&l7_service(), &nodes(&["a"]));
+    let mut observed = go_ccm_state(&d);
+    for l in observed.listeners.as_mut().unwrap() {
+        l.settings = Default::default();
+        if l.protocol == ListenerProtocol::Https {
+            l.settings.server_certificate_id = Some("cert-1".into());
+        }
+    }
+    assert!(plan_ensure(&d, Some(&observed)).unwrap().is_empty());
+    let redirected = desired(&annotate(l7_service(), "forward-port", "80:443"), &nodes(&["a"]));
+    let plan = plan_ensure(&redirected, Some(&observed)).unwrap();
+    assert_eq!(
+        actions(&plan),
+        ["DeleteLoadBalancerListener", "CreateLoadBalancerListener", "StartLoadBalancerListener"],
+        "{plan}"
+    );
+    let recert = desired(&annotate(l7_service(), "cert-id", "cert-2"), &nodes(&["a"]));
+    let plan = plan_ensure(&recert, Some(&observed)).unwrap();
+    let [ClbOp::SetListener(u)] = plan.ops.as_slice() else { panic!("{plan}") };
+    assert_eq!((u.port, u.settings.server_certificate_id.as_deref()), (443, Some("cert-2")));
+}
+
+#[test]
+fn ip_version_is_set_at_creation_and_immutable() {
+    let d = desired(&annotate(service(), "ip-version", "ipv6"), &nodes(&["a"]));
+    let plan = plan_ensure(&d, None).unwrap();
+    let ClbOp::CreateLoadBalancer(c) = &plan.ops[0] else { panic!() };
+    assert_eq!(c.request.address_ip_version, Some(aliyun_api::slb::AddressIpVersion::Ipv6));
+    let mut observed = go_ccm_state(&d);
+    observed.load_balancer.ip_version = Some(aliyun_api::slb::AddressIpVersion::Ipv4);
+    let error = plan_ensure(&d, Some(&observed)).unwrap_err();
+    assert!(matches!(error, PlanError::Immutable { attribute: "IP version", .. }), "{error}");
+}

@@ -27,8 +27,8 @@ use crate::{
     metrics::ClbMetrics,
     model::{DesiredClb, build_desired, wants_load_balancer},
     naming::{ServiceOwner, TAG_OWNER, default_load_balancer_name},
-    observe::{LoadBalancerLookup, ObserveScope, ObservedClb, observe},
-    plan::{ClbPlan, CleanupMode, plan_cleanup, plan_ensure},
+    observe::{LoadBalancerLookup, ObserveError, ObserveScope, ObservedClb, observe, observe_with_groups},
+    plan::{ClbOp, ClbPlan, CleanupMode, plan_cleanup, plan_ensure},
     service_io::{
         ServiceEvent, ServiceWriter, current_ingress, has_finalizer, has_our_finalizer, ingress_identity, reasons,
     },
@@ -129,7 +129,8 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         slices: &[Arc<EndpointSlice>],
     ) -> Result<ClbPlan, Error> {
         let lb_config = ServiceLbConfig::parse(service.metadata.annotations.as_ref())?;
-        let desired = build_desired(service, &lb_config, nodes, slices, &self.config)?;
+        let mut desired = build_desired(service, &lb_config, nodes, slices, &self.config)?;
+        self.resolve_pod_backends(&mut desired).await?;
         let observed = self.observe_for_ensure(&desired, false).await?;
         Ok(plan_ensure(&desired, observed.as_ref())?)
     }
@@ -144,6 +145,12 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         if deleting || !wants_load_balancer(service) {
             return if has_our_finalizer(service) { self.cleanup(service).await } else { Ok(Outcome::Ignored) };
         }
+        let ignored = annotations::ignored_annotations(service.metadata.annotations.as_ref());
+        if !ignored.is_empty() {
+            let list: Vec<String> = ignored.iter().map(|(key, why)| format!("{key} ({why})")).collect();
+            let note = format!("ignoring annotation(s) with no effect on a Classic Load Balancer: {}", list.join(", "));
+            self.writer.publish(service, ServiceEvent::warning(reasons::IGNORED_ANNOTATION, note)).await;
+        }
         let lb_config = match ServiceLbConfig::parse(service.metadata.annotations.as_ref()) {
             Ok(c) => c,
             Err(errors) => {
@@ -152,8 +159,42 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
                 return Ok(Outcome::Invalid);
             }
         };
-        let desired = build_desired(service, &lb_config, nodes, slices, &self.config)?;
+        let mut desired = build_desired(service, &lb_config, nodes, slices, &self.config)?;
+        let skipped = self.resolve_pod_backends(&mut desired).await?;
+        if !skipped.is_empty() {
+            let note = format!(
+                "pod address(es) {} are held by no ENI in VPC {}; left out of the backends",
+                skipped.join(", "),
+                self.config.vpc_id
+            );
+            self.writer.publish(service, ServiceEvent::warning(reasons::INVALID_BACKENDS, note)).await;
+        }
         self.ensure(service, &desired).await
+    }
+
+    /// Replaces the pod addresses of ENI backends with their ENIs (one batched lookup); returns the addresses no
+    /// ENI holds, whose backends are dropped.
+    async fn resolve_pod_backends(&self, desired: &mut DesiredClb) -> Result<Vec<String>, Error> {
+        let ips: std::collections::BTreeSet<String> = desired
+            .vserver_groups
+            .iter()
+            .flat_map(|g| g.backends.iter())
+            .filter(|b| b.is_unresolved_pod())
+            .map(|b| b.server_id.clone())
+            .collect();
+        if ips.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ips: Vec<String> = ips.into_iter().collect();
+        let enis = self.cloud.find_enis(&self.config.vpc_id, &ips).await.map_err(ObserveError::from)?;
+        for group in &mut desired.vserver_groups {
+            group.backends.retain(|b| !b.is_unresolved_pod() || enis.contains_key(&b.server_id));
+            for b in group.backends.iter_mut().filter(|b| b.is_unresolved_pod()) {
+                b.server_id = enis[&b.server_id].clone();
+            }
+            group.backends.sort_by(|a, b| a.identity().cmp(&b.identity()));
+        }
+        Ok(ips.into_iter().filter(|ip| !enis.contains_key(ip)).collect())
     }
 
     async fn ensure(&self, service: &Service, desired: &DesiredClb) -> Result<Outcome, Error> {
@@ -189,7 +230,15 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
             .clone()
             .or_else(|| observed.as_ref().map(|o| o.load_balancer.address.clone()))
             .unwrap_or_default();
-        let ingress = wanted_ingress(&address);
+        let ingress = if desired.eip_ingress && desired.hostname.is_none() {
+            let eips = self.cloud.describe_load_balancer_eips(&lb_id).await.map_err(ObserveError::from)?;
+            if eips.is_empty() {
+                return Err(Error::NoEip(lb_id));
+            }
+            eips.into_iter().map(|ip| LoadBalancerIngress { ip: Some(ip), ..Default::default() }).collect()
+        } else {
+            wanted_ingress(&address)
+        };
         if ingress_identity(&ingress) != ingress_identity(&current_ingress(service)) {
             self.writer
                 .set_ingress(service, &ingress)
@@ -220,16 +269,21 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
             reuse_id: desired.load_balancer.reuse_id().map(str::to_owned),
             default_name: desired.load_balancer.default_name.clone(),
         };
+        let extra: Vec<String> = desired.vserver_groups.iter().filter_map(|g| g.existing_id.clone()).collect();
         if backends_only {
-            let observed = observe(&self.cloud, &lookup, &desired.owner, ObserveScope::BackendsOnly).await?;
-            let complete = observed
-                .as_ref()
-                .is_some_and(|o| desired.vserver_groups.iter().all(|g| o.group_named(&g.key.to_string()).is_some()));
+            let observed =
+                observe_with_groups(&self.cloud, &lookup, &desired.owner, ObserveScope::BackendsOnly, &extra).await?;
+            let complete = observed.as_ref().is_some_and(|o| {
+                desired.vserver_groups.iter().all(|g| match &g.existing_id {
+                    Some(id) => o.vserver_groups.iter().any(|have| have.id == *id),
+                    None => o.group_named(&g.key.to_string()).is_some(),
+                })
+            });
             if complete {
                 return Ok(observed);
             }
         }
-        Ok(observe(&self.cloud, &lookup, &desired.owner, ObserveScope::Full).await?)
+        Ok(observe_with_groups(&self.cloud, &lookup, &desired.owner, ObserveScope::Full, &extra).await?)
     }
 
     /// Runs a plan, announcing it first unless it only touches backends.
@@ -285,6 +339,9 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
                 }
             }
         }
+        if !uid.is_empty() && !preserve {
+            self.delete_owned_acls(&owner).await?;
+        }
         if !current_ingress(service).is_empty() {
             self.writer
                 .set_ingress(service, &[])
@@ -299,6 +356,18 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         lock(&self.tokens).remove(&uid);
         self.writer.publish(service, ServiceEvent::normal(reasons::DELETED, "Deleted load balancer")).await;
         Ok(Outcome::Cleaned)
+    }
+
+    /// Deletes the access control lists the controller made for the Service's source ranges (after its listeners
+    /// or load balancer are gone; the cloud refuses to delete a list in use).
+    async fn delete_owned_acls(&self, owner: &ServiceOwner) -> Result<(), Error> {
+        let acls = self.cloud.find_acls(&owner.acl_name()).await.map_err(ObserveError::from)?;
+        let plan = ClbPlan { load_balancer_id: None, ops: acls.into_iter().map(|a| ClbOp::DeleteAcl(a.id)).collect() };
+        if !plan.is_empty() {
+            info!(service = %owner, %plan, "deleting access control lists");
+            Executor::new(&self.cloud).with_metrics(&self.metrics).apply(&plan, "").await?;
+        }
+        Ok(())
     }
 
     async fn apply_cleanup(&self, service: &Service, plan: &ClbPlan) -> Result<(), Error> {

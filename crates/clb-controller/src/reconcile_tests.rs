@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use aliyun_api::slb::{ListenerProtocol, ListenerStatus};
+use aliyun_api::slb::{ListenerProtocol, ListenerStatus, OnOff};
 use k8s_openapi::{
     api::core::v1::{LoadBalancerIngress, Node, Service},
     apimachinery::pkg::apis::meta::v1::Time,
@@ -10,7 +10,7 @@ use k8s_openapi::{
 
 use super::*;
 use crate::{
-    cloud::{ObservedListener, ObservedLoadBalancer},
+    cloud::{Backend, ObservedListener, ObservedLoadBalancer},
     mock::MockClbCloud,
     model::tests::{UID, annotate, config, desired, nodes, service},
     naming::{FINALIZER, UPSTREAM_FINALIZER},
@@ -292,4 +292,258 @@ async fn dry_run_reads_but_never_writes() {
     assert_eq!(plan.ops.len(), 5);
     assert!(mock.write_actions().is_empty());
     assert!(r.writer().take().is_empty());
+}
+
+#[tokio::test]
+async fn unknown_annotations_are_reported_and_the_service_still_served() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc = annotate(annotate(service(), "sticky-sesion", "on"), "zone-maps", "cn-a:vsw-1");
+    let (result, writes) = sync(&r, &mut svc, &nodes(&["a"])).await;
+    assert!(matches!(result.unwrap(), Outcome::Changed { .. }));
+    let warnings: Vec<&ServiceEvent> = writes
+        .iter()
+        .filter_map(|w| match w {
+            KubeWrite::Event(e) if e.reason == "IgnoredAnnotation" => Some(e),
+            _ => None,
+        })
+        .collect();
+    let [event] = warnings.as_slice() else { panic!("{writes:?}") };
+    assert!(event.warning);
+    assert!(event.note.contains("alibaba-cloud-loadbalancer-sticky-sesion (unknown annotation)"), "{}", event.note);
+    assert!(event.note.contains("alibaba-cloud-loadbalancer-zone-maps (applies to NLB only)"), "{}", event.note);
+    assert_eq!(mock.load_balancer_ids().len(), 1);
+}
+
+fn with_source_ranges(mut s: Service, ranges: &[&str]) -> Service {
+    s.spec.as_mut().unwrap().load_balancer_source_ranges = Some(ranges.iter().map(|r| r.to_string()).collect());
+    s
+}
+
+fn listener_acl(mock: &MockClbCloud) -> (Option<OnOff>, Option<String>, Option<aliyun_api::slb::AclType>) {
+    let id = mock.load_balancer_ids()[0].clone();
+    let l = mock.load_balancer(&id).unwrap().listeners[0].settings.clone();
+    (l.acl_status, l.acl_id, l.acl_type)
+}
+
+#[tokio::test]
+async fn source_ranges_are_an_owned_whitelist_kept_in_sync_and_deleted_with_the_service() {
+    use aliyun_api::slb::AclType;
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    // Created with the load balancer: the ACL exists before the listener is bound to it.
+    let mut svc = with_source_ranges(service(), &["10.0.0.0/8"]);
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    let acls = mock.acls();
+    let (acl_id, acl) = acls.iter().next().expect("one ACL");
+    assert_eq!(acls.len(), 1);
+    assert_eq!(acl.name, "k8s/web/default/c1");
+    assert_eq!(acl.entries.iter().collect::<Vec<_>>(), ["10.0.0.0/8"]);
+    assert!(acl.tags.iter().any(|t| t.key == "kubernetes.do.not.delete"));
+    assert_eq!(listener_acl(&mock), (Some(OnOff::On), Some(acl_id.clone()), Some(AclType::White)));
+    let writes = mock.write_actions();
+    let acl_at = writes.iter().position(|a| *a == "CreateAccessControlList").unwrap();
+    let listener_at = writes.iter().position(|a| *a == "CreateLoadBalancerListener").unwrap();
+    assert!(acl_at < listener_at, "{writes:?}");
+
+    // Ranges change: entries added and removed, the same ACL, nothing else.
+    mock.clear_calls();
+    let mut svc = with_source_ranges(svc, &["192.168.0.0/16", "172.16.0.0/12"]);
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert_eq!(mock.write_actions(), ["AddAccessControlListEntry", "RemoveAccessControlListEntry"]);
+    let acl = &mock.acls()[acl_id];
+    assert_eq!(acl.entries.iter().collect::<Vec<_>>(), ["172.16.0.0/12", "192.168.0.0/16"]);
+
+    // Steady state: nothing to write.
+    mock.clear_calls();
+    r.forget(&svc);
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert!(mock.write_actions().is_empty(), "{:?}", mock.calls());
+
+    // Ranges removed: access control off on the listener; the list is still referenced, so it is kept.
+    mock.clear_calls();
+    let mut svc = with_source_ranges(svc, &[]);
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert_eq!(mock.write_actions(), ["SetLoadBalancerListenerAttribute"]);
+    assert_eq!(listener_acl(&mock).0, Some(OnOff::Off));
+
+    // Added again: the existing list is reused and switched back on.
+    mock.clear_calls();
+    let mut svc = with_source_ranges(svc, &["10.1.0.0/16"]);
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert_eq!(mock.acls().len(), 1);
+    assert_eq!(listener_acl(&mock), (Some(OnOff::On), Some(acl_id.clone()), Some(AclType::White)));
+
+    // Service deleted: load balancer, then the ACL.
+    mock.clear_calls();
+    let mut svc = deleting(svc);
+    assert_eq!(sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap(), Outcome::Cleaned);
+    assert_eq!(
+        mock.write_actions(),
+        ["SetLoadBalancerDeleteProtection", "DeleteLoadBalancer", "DeleteAccessControlList"]
+    );
+    assert!(mock.acls().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreferenced_owned_acl_is_deleted_and_a_user_acl_is_bound() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc =
+        annotate(annotate(annotate(service(), "acl-status", "on"), "acl-id", "acl-user"), "acl-type", "black");
+    let user = mock.add_acl("mine", &["1.2.3.4/32"]);
+    assert_eq!(user, "acl-mock1");
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    let (status, id, kind) = listener_acl(&mock);
+    assert_eq!(
+        (status, id.as_deref(), kind),
+        (Some(OnOff::On), Some("acl-user"), Some(aliyun_api::slb::AclType::Black))
+    );
+    assert_eq!(mock.acls().len(), 1, "a user ACL is never created or deleted");
+    let mut svc = deleting(svc);
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert_eq!(mock.acls().len(), 1, "the user ACL survives the Service");
+}
+
+#[tokio::test]
+async fn vgroup_port_puts_weighted_backends_into_the_user_group_and_leaves_its_other_backends() {
+    let mock = MockClbCloud::new();
+    let lb = user_load_balancer(&mock);
+    let user_backend = Backend::ecs("i-user", 8080, 77, "hand-made");
+    let group = mock.add_group(&lb, "user web", vec![user_backend.clone()]);
+    let r = reconciler(&mock);
+    let base =
+        annotate(annotate(annotate(service(), "id", &lb), "vgroup-port", &format!("{group}:80")), "weight", "60");
+    let mut svc = base.clone();
+    sync(&r, &mut svc, &nodes(&["a", "b"])).await.0.unwrap();
+    let groups = mock.groups_of(&lb);
+    assert_eq!(groups.len(), 2, "no group of our own is created: {groups:?}");
+    let mut backends = groups[&group].backends.clone();
+    backends.sort_by(|x, y| x.server_id.cmp(&y.server_id));
+    let ours = "k8s/30080/web/default/c1";
+    assert_eq!(
+        backends,
+        [Backend::ecs("i-a", 30080, 30, ours), Backend::ecs("i-b", 30080, 30, ours), user_backend.clone()],
+        "60 split over two nodes; the user's backend untouched"
+    );
+    assert_eq!(mock.load_balancer(&lb).unwrap().listeners.len(), 1, "listeners are not managed without override");
+
+    // ignore-weight-update: a new total changes no existing weight, but new nodes still join.
+    let mut svc = annotate(annotate(base, "weight", "90"), "ignore-weight-update", "on");
+    mock.clear_calls();
+    sync(&r, &mut svc, &nodes(&["a", "b", "c"])).await.0.unwrap();
+    assert_eq!(mock.write_actions(), ["AddVServerGroupBackendServers"], "{:?}", mock.calls());
+    let backends = mock.groups_of(&lb)[&group].backends.clone();
+    let weight_of = |id: &str| backends.iter().find(|b| b.server_id == id).unwrap().weight;
+    assert_eq!((weight_of("i-a"), weight_of("i-c")), (30, 30));
+
+    // Deleting the Service takes its backends out of the user's group and keeps the group.
+    let mut svc = deleting(svc);
+    sync(&r, &mut svc, &[]).await.0.unwrap();
+    assert_eq!(mock.groups_of(&lb)[&group].backends, [user_backend]);
+}
+
+#[tokio::test]
+async fn vgroup_port_refuses_missing_and_kubernetes_groups() {
+    let mock = MockClbCloud::new();
+    let lb = user_load_balancer(&mock);
+    let owned = mock.add_group(&lb, "k8s/30080/other/default/c1", Vec::new());
+    let r = reconciler(&mock);
+    let mut svc = annotate(annotate(service(), "id", &lb), "vgroup-port", "rsp-missing:80");
+    let error = sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap_err();
+    assert!(error.to_string().contains("rsp-missing"), "{error}");
+    let mut svc = annotate(annotate(service(), "id", &lb), "vgroup-port", &format!("{owned}:80"));
+    let error = sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap_err();
+    assert!(error.to_string().contains("created by Kubernetes"), "{error}");
+    assert!(mock.write_actions().iter().all(|a| *a == "TagResources"), "{:?}", mock.write_actions());
+}
+
+#[tokio::test]
+async fn external_ip_type_eip_publishes_the_bound_elastic_ips() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc = annotate(service(), "external-ip-type", "eip");
+    let (result, _) = sync(&r, &mut svc, &nodes(&["a"])).await;
+    let error = result.unwrap_err();
+    assert!(error.to_string().contains("no elastic IP is bound"), "{error}");
+    assert_eq!(ip_of(&svc), None, "the load balancer address is not published instead");
+    let lb = mock.load_balancer_ids()[0].clone();
+    mock.bind_eip(&lb, "198.18.0.9");
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert_eq!(ip_of(&svc).as_deref(), Some("198.18.0.9"));
+    assert_eq!(mock.load_balancer_ids().len(), 1);
+}
+
+#[tokio::test]
+async fn eni_backends_resolve_pod_addresses_in_batches_and_skip_unknown_ones() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc = service();
+    svc.metadata.annotations = Some([(annotations::BACKEND_TYPE_ANNOTATION.to_owned(), "eni".to_owned())].into());
+    svc.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].target_port =
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(8080));
+    // 150 ready pods, all but one held by ENIs.
+    let ips: Vec<String> = (0..150).map(|i| format!("10.1.{}.{}", i / 100, i % 100 + 1)).collect();
+    for (i, ip) in ips.iter().enumerate().skip(1) {
+        mock.add_eni_address(&format!("eni-{i:03}"), ip);
+    }
+    let pods: Vec<(&str, bool)> = ips.iter().map(|ip| (ip.as_str(), true)).collect();
+    let slices = [crate::model::tests::pod_slice(&pods)];
+    let result = r.reconcile(&svc, &nodes(&["a"]), &slices).await;
+    let writes = r.writer().take();
+    RecordingWriter::apply_to(&writes, &mut svc);
+    assert!(matches!(result.unwrap(), Outcome::Changed { .. }));
+    let lookups = mock.calls().iter().filter(|c| c.action == "DescribeNetworkInterfaces").count();
+    assert_eq!(lookups, 2, "150 addresses in batches of at most 100");
+    let lb = mock.load_balancer_ids()[0].clone();
+    let groups = mock.groups_of(&lb);
+    let group = groups.values().next().unwrap();
+    assert_eq!(group.name, "k8s/8080/web/default/c1");
+    assert_eq!(group.backends.len(), 149);
+    assert!(group.backends.iter().all(|b| b.server_id.starts_with("eni-") && b.port == 8080));
+    assert!(group.backends.iter().all(|b| b.kind == aliyun_api::slb::BackendType::Eni && b.server_ip.is_some()));
+    let skipped: Vec<&ServiceEvent> = writes
+        .iter()
+        .filter_map(|w| match w {
+            KubeWrite::Event(e) if e.reason == "InvalidBackends" => Some(e),
+            _ => None,
+        })
+        .collect();
+    let [event] = skipped.as_slice() else { panic!("{writes:?}") };
+    assert!(event.note.contains(&ips[0]) && event.warning, "{}", event.note);
+}
+
+#[tokio::test]
+async fn domain_extensions_follow_the_annotation_on_https_listeners() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let https = |exts: &str| {
+        let s = annotate(annotate(service(), "protocol-port", "https:80"), "cert-id", "cert-main");
+        annotate(s, "domain-extensions", exts)
+    };
+    let mut svc = https("a.example.com:cert-a,b.example.com:cert-b");
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    let lb = mock.load_balancer_ids()[0].clone();
+    let got = mock.domain_extensions(&lb, 80);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got["a.example.com"], "cert-a");
+    let writes = mock.write_actions();
+    let listener_at = writes.iter().position(|a| *a == "CreateLoadBalancerListener").unwrap();
+    let extension_at = writes.iter().position(|a| *a == "CreateDomainExtension").unwrap();
+    assert!(listener_at < extension_at, "{writes:?}");
+
+    mock.clear_calls();
+    let mut svc = https("a.example.com:cert-a2,c.example.com:cert-c");
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    let mut writes = mock.write_actions();
+    writes.sort_unstable();
+    assert_eq!(writes, ["CreateDomainExtension", "DeleteDomainExtension", "SetDomainExtensionAttribute"]);
+    let got = mock.domain_extensions(&lb, 80);
+    assert_eq!(got.keys().collect::<Vec<_>>(), ["a.example.com", "c.example.com"]);
+    assert_eq!(got["a.example.com"], "cert-a2");
+
+    mock.clear_calls();
+    r.forget(&svc);
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert!(mock.write_actions().is_empty(), "{:?}", mock.calls());
 }

@@ -32,6 +32,10 @@ pub mod reasons {
     pub const UNAVAILABLE: &str = "UnAvailableLoadBalancer";
     /// The load balancer was kept on deletion (`preserve-lb-on-delete`).
     pub const PRESERVED: &str = "PreservedOnDelete";
+    /// Pod backends left out: no ENI in the VPC holds their address.
+    pub const INVALID_BACKENDS: &str = "InvalidBackends";
+    /// Annotations that have no effect (unknown, or meant for another load balancer kind).
+    pub const IGNORED_ANNOTATION: &str = "IgnoredAnnotation";
 }
 
 /// An event about a Service.

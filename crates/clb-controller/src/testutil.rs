@@ -90,6 +90,8 @@ pub(crate) fn go_ccm_state(desired: &DesiredClb) -> ObservedClb {
         found_by: FoundBy::Tag,
         listeners: Some(listeners),
         vserver_groups: groups,
+        owned_acls: Vec::new(),
+        domain_extensions: Default::default(),
     }
 }
 

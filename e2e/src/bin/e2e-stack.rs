@@ -1,14 +1,31 @@
 //! `e2e-stack up|down|status`: the local stack in the background, for `cargo xtask stack`.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand};
-use e2e::process::{pid_alive, read_pid, stop_pid_file};
-use e2e::{StackInfo, StackOptions};
+use e2e::ccm::seed_cloud_config;
+use e2e::process::{Lifetime, ManagedProcess, ProcessSpec, pid_alive, read_pid, stop_pid_file};
+use e2e::stack::free_port;
+use e2e::{Identity, Stack, StackInfo, StackOptions};
+use serde::{Deserialize, Serialize};
 
-/// Runs etcd, kube-apiserver and aliyun-fake in the background for manual use.
+/// The name (and pid/log file stem) of the stack's CCM.
+const CCM: &str = "cloud-controller-manager";
+
+/// How the stack's CCM runs, kept in `ccm.json` next to `stack.json`.
+#[derive(Debug, Serialize, Deserialize)]
+struct CcmInfo {
+    health: SocketAddr,
+    metrics: SocketAddr,
+    cloud_config: PathBuf,
+    log: PathBuf,
+    args: Vec<String>,
+}
+
+/// Runs etcd, kube-apiserver, aliyun-fake and cloud-controller-manager in the background for manual use.
 #[derive(Debug, Parser)]
 #[command(name = "e2e-stack")]
 struct Cli {
@@ -26,9 +43,18 @@ enum Command {
         /// Seed file for aliyun-fake.
         #[arg(long)]
         seed: Option<PathBuf>,
-        /// Do not start aliyun-fake.
+        /// Do not start aliyun-fake (nor the CCM, which needs it).
         #[arg(long)]
         no_fake: bool,
+        /// Do not start cloud-controller-manager.
+        #[arg(long)]
+        no_ccm: bool,
+        /// The CCM's --controllers.
+        #[arg(long, default_value = "*")]
+        controllers: String,
+        /// The CCM's --cluster-cidr (pod CIDRs of the nodes you register must lie inside it).
+        #[arg(long, default_value = "172.16.0.0/16")]
+        cluster_cidr: String,
     },
     /// Stops the stack.
     Down,
@@ -40,7 +66,10 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     let dir = cli.dir.unwrap_or_else(|| e2e::bins::cache_dir().join("stack"));
     match cli.command {
-        Command::Up { seed, no_fake } => up(&dir, seed, no_fake),
+        Command::Up { seed, no_fake, no_ccm, controllers, cluster_cidr } => {
+            let ccm = (!no_fake && !no_ccm).then_some((controllers, cluster_cidr));
+            up(&dir, seed, no_fake, ccm)
+        }
         Command::Down => down(&dir, true),
         Command::Status => status(&dir),
     }
@@ -51,7 +80,7 @@ fn read_info(dir: &Path) -> Option<StackInfo> {
     serde_json::from_str(&text).ok()
 }
 
-fn up(dir: &Path, seed: Option<PathBuf>, no_fake: bool) -> Result<()> {
+fn up(dir: &Path, seed: Option<PathBuf>, no_fake: bool, ccm: Option<(String, String)>) -> Result<()> {
     if dir.exists() {
         down(dir, false)?;
         std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
@@ -63,7 +92,12 @@ fn up(dir: &Path, seed: Option<PathBuf>, no_fake: bool) -> Result<()> {
     if let Some(seed) = seed {
         opts = opts.fake_seed(std::fs::canonicalize(&seed).with_context(|| format!("seed {}", seed.display()))?);
     }
-    println!("starting etcd, kube-apiserver{} in {} ...", if no_fake { "" } else { " and aliyun-fake" }, dir.display());
+    println!(
+        "starting etcd, kube-apiserver{}{} in {} ...",
+        if no_fake { "" } else { ", aliyun-fake" },
+        if ccm.is_some() { " and cloud-controller-manager" } else { "" },
+        dir.display()
+    );
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let stack = match rt.block_on(e2e::Stack::start(opts)) {
         Ok(s) => s,
@@ -73,11 +107,101 @@ fn up(dir: &Path, seed: Option<PathBuf>, no_fake: bool) -> Result<()> {
             return Err(e).context("starting the stack");
         }
     };
-    // Hook for the CCM (issue 9): once the `cloud-controller-manager` binary exists, start it here as
-    // `Identity::Ccm` with `stack.run_binary(..)` in detached form, so `down` stops it through its pid file.
-    let info = stack.detach();
+    let ccm = match ccm {
+        None => None,
+        Some((controllers, cluster_cidr)) => match rt.block_on(start_ccm(&stack, dir, &controllers, &cluster_cidr)) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                drop(stack.detach());
+                let _ = down(dir, false);
+                return Err(e).context("starting cloud-controller-manager");
+            }
+        },
+    };
+    let mut info = stack.detach();
+    if ccm.is_some() {
+        // `status` reports the CCM with the rest; `down` stops it (first) through its pid file.
+        info.pid_files.push((CCM.to_owned(), dir.join(format!("{CCM}.pid"))));
+        let json = serde_json::to_string_pretty(&info).context("rendering stack.json")?;
+        std::fs::write(dir.join("stack.json"), json).context("writing stack.json")?;
+    }
     print_info(&info);
     Ok(())
+}
+
+/// The cloud-config for the running fake: the default seed's, with the region, VPC and vSwitches of the
+/// fake's actual state (another `--seed` may have other ones).
+async fn cloud_config_for(stack: &Stack) -> Result<serde_json::Value> {
+    let mut config = seed_cloud_config(&serde_json::Map::new());
+    let state = stack.fake_state().await?;
+    if let Some(region) = state["region_id"].as_str() {
+        config["Global"]["region"] = region.into();
+    }
+    if let Some(vpc) = state["vpcs"].as_object().and_then(|v| v.keys().next()) {
+        config["Global"]["vpcid"] = vpc.as_str().into();
+        let vswitches: Vec<String> = state["vswitches"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(_, v)| v["vpc_id"] == vpc.as_str())
+            .map(|(id, v)| format!("{}:{id}", v["zone_id"].as_str().unwrap_or_default()))
+            .collect();
+        config["Global"]["vswitchid"] = vswitches.join(",").into();
+    }
+    Ok(config)
+}
+
+/// Starts cloud-controller-manager detached, as the CCM ServiceAccount under `manifests/rbac`, with every
+/// controller, leader election on Lease kube-system/ccm, and health and metrics on free loopback ports; waits
+/// until it answers `/healthz`.
+async fn start_ccm(stack: &Stack, dir: &Path, controllers: &str, cluster_cidr: &str) -> Result<CcmInfo> {
+    let program = e2e::bins::workspace_binary("ccm", CCM)?;
+    let cloud_config = dir.join("cloud-config.json");
+    let text = serde_json::to_string_pretty(&cloud_config_for(stack).await?)?;
+    std::fs::write(&cloud_config, text).with_context(|| format!("writing {}", cloud_config.display()))?;
+    let health = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let metrics = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let args = vec![
+        format!("--cloud-config={}", cloud_config.display()),
+        format!("--controllers={controllers}"),
+        format!("--cluster-cidr={cluster_cidr}"),
+        "--leader-elect=true".to_owned(),
+        format!("--health-probe-bind-addr={health}"),
+        format!("--metrics-bind-addr={metrics}"),
+    ];
+    let mut spec = ProcessSpec::new(CCM, program)
+        .args(args.clone())
+        .env("KUBECONFIG", stack.kubeconfig(&Identity::Ccm)?)
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
+    for (k, v) in stack.fake_env()? {
+        spec = spec.env(k, v);
+    }
+    let mut process = ManagedProcess::spawn(&spec, dir, Lifetime::Detached)?;
+    let info = CcmInfo { health, metrics, cloud_config, log: process.log_path().to_path_buf(), args };
+    let started = Instant::now();
+    loop {
+        process.check_running()?;
+        if healthz(health).await == Some(200) {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("cloud-controller-manager did not answer /healthz within 60 s; see {}", info.log.display());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    process.detach();
+    std::fs::write(dir.join("ccm.json"), serde_json::to_string_pretty(&info)?).context("writing ccm.json")?;
+    Ok(info)
+}
+
+/// The status of `GET /healthz`, or `None` when nothing answers.
+async fn healthz(addr: SocketAddr) -> Option<u16> {
+    let client = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(2)).build().ok()?;
+    client.get(format!("http://{addr}/healthz")).send().await.ok().map(|r| r.status().as_u16())
+}
+
+fn read_ccm(dir: &Path) -> Option<CcmInfo> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("ccm.json")).ok()?).ok()
 }
 
 fn print_info(info: &StackInfo) {
@@ -97,12 +221,21 @@ fn print_info(info: &StackInfo) {
             println!("access key      {id} / {secret}");
         }
     }
+    if let Some(ccm) = read_ccm(&info.dir) {
+        println!("ccm             {}", ccm.args.join(" "));
+        println!("                health http://{}/healthz, metrics http://{}/metrics", ccm.health, ccm.metrics);
+        println!("                as ServiceAccount kube-system/cloud-controller-manager, Lease kube-system/ccm");
+    }
     println!("logs            {}/*.log", info.dir.display());
     println!();
     if let Some((_, admin)) = info.kubeconfigs.iter().find(|(w, _)| w == "admin") {
         println!("use it:");
         println!("  export KUBECONFIG={}", admin.display());
         println!("  kubectl get nodes,svc -A            # if kubectl is installed");
+    }
+    if let Some(ccm) = read_ccm(&info.dir) {
+        println!("  tail -f {}", ccm.log.display());
+        println!("  curl -s http://{}/metrics | grep aliyun_api_requests", ccm.metrics);
     }
     if let Some(ep) = &info.fake_endpoint {
         println!("  curl -s {ep}/_fake/state");
@@ -138,9 +271,10 @@ fn down(dir: &Path, report_none: bool) -> Result<()> {
     }
     for (name, path) in pid_files {
         let was_running = stop_pid_file(&path, Duration::from_secs(10))?;
-        println!("{name:<16} {}", if was_running { "stopped" } else { "was not running" });
+        println!("{name:<24} {}", if was_running { "stopped" } else { "was not running" });
     }
     let _ = std::fs::remove_file(dir.join("stack.json"));
+    let _ = std::fs::remove_file(dir.join("ccm.json"));
     Ok(())
 }
 
@@ -152,15 +286,26 @@ fn status(dir: &Path) -> Result<()> {
     let mut down = 0;
     for (name, pid_file) in &info.pid_files {
         match read_pid(pid_file) {
-            Some(pid) if pid_alive(pid) => println!("{name:<16} running (pid {pid})"),
+            Some(pid) if pid_alive(pid) => println!("{name:<24} running (pid {pid})"),
             Some(pid) => {
                 down += 1;
-                println!("{name:<16} NOT running (pid {pid}); see {}/{name}.log", info.dir.display());
+                println!("{name:<24} NOT running (pid {pid}); see {}/{name}.log", info.dir.display());
             }
             None => {
                 down += 1;
-                println!("{name:<16} NOT running (no pid file)");
+                println!("{name:<24} NOT running (no pid file)");
             }
+        }
+    }
+    if let Some(ccm) = read_ccm(&info.dir) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        match rt.block_on(healthz(ccm.health)) {
+            Some(200) => println!("{:<24} healthy (http://{}/healthz)", CCM, ccm.health),
+            Some(code) => {
+                down += 1;
+                println!("{:<24} UNHEALTHY: /healthz answers {code}; see {}", CCM, ccm.log.display());
+            }
+            None => println!("{:<24} /healthz does not answer", CCM),
         }
     }
     print_info(&info);
