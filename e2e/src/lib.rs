@@ -17,6 +17,7 @@
 //! let ccm = stack.run_binary("ccm", "cloud-controller-manager", ["--cloud-config", "..."], Some(&Identity::Ccm))?;
 //! ```
 
+pub mod bench;
 pub mod bins;
 pub mod ccm;
 pub mod certs;

@@ -41,6 +41,13 @@ enum Task {
     /// Brings up the stack, runs the CCM, registers three nodes and a LoadBalancer Service, and narrates what
     /// happens; until Ctrl-C, or with --once until everything converged.
     Demo(demo::DemoArgs),
+    /// Measures the CCM at scale against aliyun-fake (not part of `test`); arguments go to `e2e-bench`
+    /// (`--quick`, `--nodes`, `--services`, `--ccm-cmd`, `--out`; see docs/bench.md).
+    Bench {
+        /// Arguments for e2e-bench.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,7 +92,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Task::K8sBins(args) => k8s_bins::run(&args).map(|()| ExitCode::SUCCESS),
         Task::Stack { action } => stack(action),
         Task::Demo(args) => demo::run(&args),
+        Task::Bench { args } => bench(&args),
     }
+}
+
+/// `bench`: makes sure kube-apiserver and etcd are built, then runs the e2e crate's `e2e-bench`.
+fn bench(args: &[String]) -> Result<ExitCode> {
+    k8s_bins::ensure(true)?;
+    let mut cmd = cmd::cargo(&["run", "--quiet", "--package", "e2e", "--bin", "e2e-bench", "--"]);
+    cmd.args(args);
+    let status = cmd.status()?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 /// `stack up|down|status`: delegates to the e2e crate's `e2e-stack` binary, which owns certificates, tokens and
