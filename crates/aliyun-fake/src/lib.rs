@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod actions;
 pub mod admin;
 pub mod auth;
 pub mod common;

@@ -23,7 +23,7 @@ mod tags;
 mod vserver_group;
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 
 use std::collections::BTreeMap;
 
@@ -424,65 +424,7 @@ pub(crate) fn ok_empty() -> Result<Value, ApiFault> {
 mod tests {
     use super::test_support::*;
 
-    const ACTIONS: &[&str] = &[
-        "CreateLoadBalancer",
-        "DescribeLoadBalancers",
-        "DescribeLoadBalancerAttribute",
-        "SetLoadBalancerName",
-        "SetLoadBalancerStatus",
-        "SetLoadBalancerDeleteProtection",
-        "SetLoadBalancerModificationProtection",
-        "ModifyLoadBalancerInstanceSpec",
-        "ModifyLoadBalancerInternetSpec",
-        "ModifyLoadBalancerInstanceChargeType",
-        "DeleteLoadBalancer",
-        "CreateLoadBalancerTCPListener",
-        "CreateLoadBalancerUDPListener",
-        "CreateLoadBalancerHTTPListener",
-        "CreateLoadBalancerHTTPSListener",
-        "SetLoadBalancerTCPListenerAttribute",
-        "SetLoadBalancerUDPListenerAttribute",
-        "SetLoadBalancerHTTPListenerAttribute",
-        "SetLoadBalancerHTTPSListenerAttribute",
-        "DescribeLoadBalancerTCPListenerAttribute",
-        "DescribeLoadBalancerUDPListenerAttribute",
-        "DescribeLoadBalancerHTTPListenerAttribute",
-        "DescribeLoadBalancerHTTPSListenerAttribute",
-        "DescribeLoadBalancerListeners",
-        "StartLoadBalancerListener",
-        "StopLoadBalancerListener",
-        "DeleteLoadBalancerListener",
-        "CreateVServerGroup",
-        "DeleteVServerGroup",
-        "DescribeVServerGroups",
-        "DescribeVServerGroupAttribute",
-        "SetVServerGroupAttribute",
-        "AddVServerGroupBackendServers",
-        "RemoveVServerGroupBackendServers",
-        "ModifyVServerGroupBackendServers",
-        "TagResources",
-        "UntagResources",
-        "ListTagResources",
-        "AddTags",
-        "RemoveTags",
-        "DescribeTags",
-        "CreateAccessControlList",
-        "DeleteAccessControlList",
-        "SetAccessControlListAttribute",
-        "AddAccessControlListEntry",
-        "RemoveAccessControlListEntry",
-        "DescribeAccessControlListAttribute",
-        "DescribeAccessControlLists",
-        "UploadServerCertificate",
-        "DescribeServerCertificates",
-        "SetServerCertificateName",
-        "DeleteServerCertificate",
-        "CreateDomainExtension",
-        "DescribeDomainExtensions",
-        "DescribeDomainExtensionAttribute",
-        "SetDomainExtensionAttribute",
-        "DeleteDomainExtension",
-    ];
+    use crate::actions::SLB_ACTIONS as ACTIONS;
 
     #[test]
     fn released_instances_leave_their_groups() {
