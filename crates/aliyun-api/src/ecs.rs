@@ -91,10 +91,10 @@ pub(crate) fn flag(params: &mut Params, name: &str, value: bool) {
 // Shared ECS response pieces.
 // ------------------------------------------------------------------------------------------------------------------
 
-/// A resource tag as ECS responses spell it (`TagKey`/`TagValue`; `Key`/`Value` accepted too).
+/// A resource tag in an ECS or VPC response: ECS spells it `TagKey`/`TagValue`, VPC `Key`/`Value`; both are read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
-pub struct EcsTag {
+pub struct ResponseTag {
     /// Tag key.
     #[serde(rename = "TagKey", alias = "Key")]
     pub key: String,
@@ -103,18 +103,18 @@ pub struct EcsTag {
     pub value: String,
 }
 
-impl From<EcsTag> for Tag {
-    fn from(t: EcsTag) -> Self {
+impl From<ResponseTag> for Tag {
+    fn from(t: ResponseTag) -> Self {
         Tag::new(t.key, t.value)
     }
 }
 
 list_wrapper!(
-    /// `Tags: {Tag: [...]}` of an ECS resource.
-    EcsTags { "Tag" => tag: EcsTag }
+    /// `Tags: {Tag: [...]}` of an ECS or VPC resource.
+    ResponseTags { "Tag" => tag: ResponseTag }
 );
 
-impl EcsTags {
+impl ResponseTags {
     /// The value of tag `key`, if the resource carries it.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.tag.iter().find(|t| t.key == key).map(|t| t.value.as_str())
@@ -389,7 +389,7 @@ pub struct Instance {
     /// Security group IDs.
     pub security_group_ids: SecurityGroupIdList,
     /// Tags (`Tags.Tag[]` of `TagKey`/`TagValue`).
-    pub tags: EcsTags,
+    pub tags: ResponseTags,
     /// Locks on the instance (overdue payment, security).
     pub operation_locks: OperationLockList,
 }
@@ -668,7 +668,7 @@ pub struct NetworkInterfaceSet {
     /// IPv6 addresses.
     pub ipv6_sets: Ipv6SetList,
     /// Tags (`TagKey`/`TagValue`).
-    pub tags: EcsTags,
+    pub tags: ResponseTags,
 }
 
 impl NetworkInterfaceSet {

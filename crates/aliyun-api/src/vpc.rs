@@ -8,7 +8,7 @@
 use serde::Deserialize;
 
 use crate::{
-    ecs::{flag, list_wrapper, opt_bool, tag_filters},
+    ecs::{ResponseTags, flag, list_wrapper, opt_bool, tag_filters},
     endpoint::Product,
     lenient,
     params::{Params, Tag},
@@ -21,36 +21,6 @@ pub const MAX_PAGE_SIZE: u32 = 50;
 // ------------------------------------------------------------------------------------------------------------------
 // Shared response pieces.
 // ------------------------------------------------------------------------------------------------------------------
-
-/// A resource tag as VPC responses spell it (`Key`/`Value`; `TagKey`/`TagValue` accepted too).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(default)]
-pub struct VpcTag {
-    /// Tag key.
-    #[serde(rename = "Key", alias = "TagKey")]
-    pub key: String,
-    /// Tag value.
-    #[serde(rename = "Value", alias = "TagValue")]
-    pub value: String,
-}
-
-impl From<VpcTag> for Tag {
-    fn from(t: VpcTag) -> Self {
-        Tag::new(t.key, t.value)
-    }
-}
-
-list_wrapper!(
-    /// `Tags: {Tag: [...]}` of a VPC resource.
-    VpcTags { "Tag" => tag: VpcTag }
-);
-
-impl VpcTags {
-    /// The value of tag `key`, if the resource carries it.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.tag.iter().find(|t| t.key == key).map(|t| t.value.as_str())
-    }
-}
 
 list_wrapper!(
     /// vSwitch IDs: `{VSwitchId: [...]}`.
@@ -218,7 +188,7 @@ pub struct Vpc {
     /// User CIDR blocks.
     pub user_cidrs: UserCidrList,
     /// Tags (`Key`/`Value`).
-    pub tags: VpcTags,
+    pub tags: ResponseTags,
 }
 
 impl Vpc {
@@ -313,7 +283,7 @@ pub struct DescribeVpcAttributeResponse {
     /// IPv6 CIDR blocks (`Ipv6CidrBlocks.Ipv6CidrBlock[]`).
     pub ipv6_cidr_blocks: Ipv6CidrBlockList,
     /// Tags (`Key`/`Value`).
-    pub tags: VpcTags,
+    pub tags: ResponseTags,
 }
 
 impl DescribeVpcAttributeResponse {
@@ -483,7 +453,7 @@ pub struct VSwitch {
     /// The route table the vSwitch is associated with.
     pub route_table: VSwitchRouteTable,
     /// Tags (`Key`/`Value`).
-    pub tags: VpcTags,
+    pub tags: ResponseTags,
 }
 
 /// `RouteTable` of a vSwitch.
@@ -637,7 +607,7 @@ pub struct RouteTable {
     /// Gateways associated with the table (`GatewayIds.GatewayIds[]`).
     pub gateway_ids: GatewayIdList,
     /// Tags (`Key`/`Value`).
-    pub tags: VpcTags,
+    pub tags: ResponseTags,
 }
 
 impl RouteTable {
@@ -1394,7 +1364,7 @@ pub struct EipAddress {
     /// Locks on the EIP.
     pub operation_locks: EipLockList,
     /// Tags (`Key`/`Value`).
-    pub tags: VpcTags,
+    pub tags: ResponseTags,
 }
 
 #[cfg(test)]
@@ -1856,7 +1826,7 @@ mod tests {
 
     #[test]
     fn vpc_tags_accept_both_spellings() {
-        let t: VpcTags =
+        let t: ResponseTags =
             serde_json::from_str(r#"{"Tag":[{"Key":"a","Value":"1"},{"TagKey":"b","TagValue":"2"}]}"#).unwrap();
         assert_eq!((t.get("a"), t.get("b"), t.get("c")), (Some("1"), Some("2"), None));
         let tags: Vec<Tag> = t.tag.into_iter().map(Tag::from).collect();
