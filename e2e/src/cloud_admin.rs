@@ -78,6 +78,16 @@ impl Stack {
             .ok_or_else(|| Error::Format { context: "POST /_fake/instances".into(), message: answer.to_string() })
     }
 
+    /// Adds an in-use ENI of no instance (as an ECI pod on a virtual-kubelet node has), with the next free
+    /// address of the first vSwitch; returns its id and address.
+    pub async fn add_fake_eni(&self, description: &str) -> Result<(String, String)> {
+        let answer = self.fake_admin_post("enis", &serde_json::json!({ "description": description })).await?;
+        let field = |name: &str| answer[name].as_str().map(str::to_owned);
+        field("NetworkInterfaceId")
+            .zip(field("PrivateIpAddress"))
+            .ok_or_else(|| Error::Format { context: "POST /_fake/enis".into(), message: answer.to_string() })
+    }
+
     /// Stops an instance on the cloud side (status `Stopped`).
     pub async fn stop_fake_instance(&self, id: &str) -> Result<()> {
         self.fake_admin_send(reqwest::Method::POST, &format!("instances/{id}/stop"), None).await.map(drop)

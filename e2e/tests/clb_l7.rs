@@ -370,3 +370,52 @@ async fn eni_backends_are_the_enis_holding_the_pod_addresses() {
         .await
         .unwrap();
 }
+
+/// Pods on a virtual-kubelet node (ECI) have no node to be reached through: with `externalTrafficPolicy:
+/// Cluster` they join the node backends as ENI backends on the target port, and leave when the pod goes.
+#[tokio::test]
+async fn pods_on_virtual_kubelet_nodes_are_eni_backends_beside_the_nodes() {
+    let shared = shared().await;
+    let stack = &shared.stack;
+    let _dump = stack.guard();
+    let ns = stack.create_namespace("clb-vk").await.unwrap();
+    let instances = stack.fake_instances().await.unwrap();
+    // An ECI pod: its own ENI in the VPC, on a virtual-kubelet node (no provider ID, not an ECS instance).
+    let (eci_eni, eci_ip) = stack.add_fake_eni("eci-vk-web-0").await.unwrap();
+    let vk = KubeletNode::new("l7-virtual-kubelet", "169.254.0.10").label("type", "virtual-kubelet");
+    stack.register_node(&vk).await.unwrap();
+    let slice = e2e::fixtures::endpoint_slice(&ns, "mixed", 8080, &[("172.20.0.5", "l7-node-0"), (&eci_ip, &vk.name)]);
+    stack.create_endpoint_slice(&slice).await.unwrap();
+    stack.create_service(&load_balancer_service(&ns, "mixed", 80, 8080)).await.unwrap();
+    let svc = wait_for_service(stack, &ns, "mixed").await;
+    let owner = owner_of(&svc);
+    let node_port = svc.spec.as_ref().unwrap().ports.as_ref().unwrap()[0].node_port.unwrap();
+    let backends_now = |want: usize| {
+        let owner = owner.clone();
+        move |slb: &SlbSnapshot, _: &AclSnapshot| {
+            let lbs = slb.tagged(OWNER_TAG, &owner);
+            let [lb] = lbs.as_slice() else { return None };
+            let group = slb.group(&lb.listener(80, "tcp")?.vserver_group_id)?;
+            (group.backends.len() == want).then(|| group.clone())
+        }
+    };
+    let group = wait_state(stack, "every node plus the ECI pod as backends", backends_now(instances.len() + 1)).await;
+    assert_eq!(group.vserver_group_name, format!("k8s/{node_port}/mixed/{ns}/{E2E_CLUSTER_ID}"));
+    let mut kinds: Vec<(String, String, u16)> =
+        group.backends.iter().map(|b| (b.server_type.clone(), b.server_id.clone(), b.port)).collect();
+    kinds.sort();
+    let mut expected: Vec<(String, String, u16)> =
+        instances.iter().map(|i| ("ecs".to_owned(), i.instance_id.clone(), node_port as u16)).collect();
+    expected.push(("eni".to_owned(), eci_eni.clone(), 8080));
+    expected.sort();
+    assert_eq!(kinds, expected, "nodes on the node port, the ECI pod's ENI on the target port");
+
+    // The ECI pod goes away: its ENI backend leaves, the nodes stay.
+    let slices: Api<k8s_openapi::api::discovery::v1::EndpointSlice> =
+        Api::namespaced(stack.admin().await.unwrap(), &ns);
+    let only_node_pod = json!({"endpoints": [{"addresses": ["172.20.0.5"], "nodeName": "l7-node-0",
+        "conditions": {"ready": true, "serving": true, "terminating": false}}]});
+    slices.patch("mixed-e2e", &PatchParams::default(), &Patch::Merge(only_node_pod)).await.unwrap();
+    let group = wait_state(stack, "the ECI pod's backend removed", backends_now(instances.len())).await;
+    assert!(group.backends.iter().all(|b| b.server_type == "ecs"), "{:?}", group.backends);
+}

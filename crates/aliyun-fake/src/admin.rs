@@ -26,6 +26,7 @@ PUT    /_fake/faults                     <- {qps:{Action:N}, latency_ms:{Action:
 POST   /_fake/faults                     <- same shape, merged into the active rules
 DELETE /_fake/faults                     -> clear every rule
 POST   /_fake/instances                  <- a seed instance ({id, hostname, vswitch, type, status, private_ip, public_ip, eip, ipv6, tags, ram_role}) -> {InstanceId}
+POST   /_fake/enis                       <- {vswitch, private_ip, description}: an in-use ENI of no instance (an ECI pod's) -> {NetworkInterfaceId, PrivateIpAddress}
 POST   /_fake/instances/{id}/stop        -> status Stopped
 POST   /_fake/instances/{id}/start       -> status Running
 DELETE /_fake/instances/{id}             -> instance, its ENI and addresses gone (also POST .../delete)
@@ -55,6 +56,7 @@ pub(crate) fn handle(shared: &Shared, method: &Method, path: &str, _query: &str,
             Ok(faults_json(shared))
         }
         (Method::POST, ["instances"]) => add_instance(shared, body),
+        (Method::POST, ["enis"]) => add_eni(shared, body),
         (Method::POST, ["instances", id, "stop"]) => set_status(shared, id, "Stopped"),
         (Method::POST, ["instances", id, "start"]) => set_status(shared, id, "Running"),
         (Method::POST, ["instances", id, "delete"]) | (Method::DELETE, ["instances", id]) => {
@@ -121,6 +123,13 @@ fn add_instance(shared: &Shared, body: &[u8]) -> AdminResult {
     let mut state = shared.state();
     let id = seed::add_instance(&mut state, &seed).map_err(bad_request)?;
     Ok(json!({ "InstanceId": id }))
+}
+
+fn add_eni(shared: &Shared, body: &[u8]) -> AdminResult {
+    let seed: seed::SeedEni = parse_body(body)?;
+    let mut state = shared.state();
+    let (id, ip) = seed::add_eni(&mut state, &seed).map_err(bad_request)?;
+    Ok(json!({ "NetworkInterfaceId": id, "PrivateIpAddress": ip }))
 }
 
 fn set_status(shared: &Shared, id: &str, status: &str) -> AdminResult {

@@ -672,6 +672,71 @@ pub fn add_instance(state: &mut CloudState, seed: &SeedInstance) -> Result<Strin
     Ok(id)
 }
 
+/// A network interface of its own, not an instance's primary one: what an ECI pod (on a virtual-kubelet node)
+/// or a Terway secondary ENI looks like to `DescribeNetworkInterfaces`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeedEni {
+    /// vSwitch id (default: the first vSwitch).
+    #[serde(default)]
+    pub vswitch: Option<String>,
+    /// Primary private IPv4 (default: next free in the vSwitch).
+    #[serde(default)]
+    pub private_ip: Option<String>,
+    /// Description (an ECI's ENI names its container group there).
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Adds a free-standing `Secondary` ENI, in use, attached to no ECS instance. Returns its id and address.
+pub fn add_eni(state: &mut CloudState, seed: &SeedEni) -> Result<(String, String), FakeError> {
+    let vswitch_id = match &seed.vswitch {
+        Some(v) => v.clone(),
+        None => state
+            .vswitches
+            .keys()
+            .next()
+            .cloned()
+            .ok_or_else(|| invalid("an ENI needs a vSwitch, and there is none".into()))?,
+    };
+    let vsw = state
+        .vswitch(&vswitch_id)
+        .cloned()
+        .ok_or_else(|| invalid(format!("ENI refers to unknown vSwitch {vswitch_id}")))?;
+    let private_ip = match &seed.private_ip {
+        Some(ip) => {
+            state.claim_private_ip(&vswitch_id, ip).map_err(|f| invalid(format!("ENI address {ip}: {}", f.message)))?;
+            ip.clone()
+        }
+        None => state.allocate_private_ip(&vswitch_id).map_err(|f| invalid(format!("ENI: {}", f.message)))?,
+    };
+    let eni_id = state.ids.next("eni-bp1");
+    let mac = fake_mac(state.ids.next_number());
+    let now = state.timestamp();
+    state.enis.insert(
+        eni_id.clone(),
+        NetworkInterface {
+            network_interface_id: eni_id.clone(),
+            network_interface_name: String::new(),
+            eni_type: "Secondary".into(),
+            status: "InUse".into(),
+            vpc_id: vsw.vpc_id.clone(),
+            vswitch_id,
+            zone_id: vsw.zone_id.clone(),
+            instance_id: None,
+            mac_address: mac,
+            private_ip: private_ip.clone(),
+            secondary_private_ips: Vec::new(),
+            ipv6_addresses: Vec::new(),
+            security_group_ids: vec!["sg-bp1fakesecuritygroup01".into()],
+            description: seed.description.clone(),
+            creation_time: now,
+            tags: Vec::new(),
+        },
+    );
+    Ok((eni_id, private_ip))
+}
+
 /// A MAC address in Alibaba Cloud's `00:16:3e` range.
 fn fake_mac(n: u64) -> String {
     let b = n.to_be_bytes();

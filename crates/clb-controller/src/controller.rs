@@ -6,7 +6,8 @@
 //! * a change of the node set as backends see it (readiness, labels, taints, schedulability, provider ID, a node
 //!   appearing or disappearing): every Service is re-checked, which costs a cloud call only for Services whose
 //!   backends actually change, and then only backend calls;
-//! * an EndpointSlice change of a Service with `externalTrafficPolicy: Local`.
+//! * an EndpointSlice change of a Service whose backends follow its endpoints: `externalTrafficPolicy: Local`, ENI
+//!   backends, or any Service while the cluster has virtual-kubelet nodes (their pods are ENI backends).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -15,7 +16,7 @@ use std::{
     time::Duration,
 };
 
-use ccm_kube::{NodeClass, node::classify, node::has_taint, node::ready_status, node_feed::NodeFeed};
+use ccm_kube::{Exclusion, NodeClass, node::classify, node::has_taint, node::ready_status, node_feed::NodeFeed};
 use futures::{Stream, StreamExt as _};
 use k8s_openapi::api::{
     core::v1::{Node, Service},
@@ -96,9 +97,13 @@ pub async fn run<C: ClbCloud>(ctx: ClbContext<C>, feed: NodeFeed) {
         failures: Mutex::new(HashMap::new()),
     });
     let lookup_store = service_store.clone();
+    let node_store = feed.store.clone();
     info!("CLB service controller starting");
     Controller::for_stream(service_stream, service_store)
-        .watches_stream(slice_stream, move |slice| local_service_of(&lookup_store, &slice, eni_default))
+        .watches_stream(slice_stream, move |slice| {
+            let inputs = EndpointUse { eni_default, virtual_nodes: has_virtual_kubelet_nodes(&node_store.state()) };
+            endpoint_service_of(&lookup_store, &slice, inputs)
+        })
         .reconcile_all_on(node_set_changes(feed))
         .with_config(ControllerConfig::default().concurrency(concurrency))
         .run(reconcile, error_policy, state)
@@ -116,7 +121,11 @@ async fn reconcile<C: ClbCloud>(service: Arc<Service>, state: Arc<State<C>>) -> 
         return Ok(Action::requeue(Duration::from_secs(5)));
     }
     let nodes = state.nodes.state();
-    let slices = slices_of(&state.slices, &service, state.reconciler.config().eni_backends);
+    let inputs = EndpointUse {
+        eni_default: state.reconciler.config().eni_backends,
+        virtual_nodes: has_virtual_kubelet_nodes(&nodes),
+    };
+    let slices = slices_of(&state.slices, &service, inputs);
     let outcome = state.reconciler.reconcile(&service, &nodes, &slices).await?;
     state.failures.lock().unwrap_or_else(PoisonError::into_inner).remove(&ObjectRef::from_obj(service.as_ref()));
     Ok(match outcome {
@@ -166,21 +175,35 @@ fn error_policy<C: ClbCloud>(service: Arc<Service>, error: &Error, state: Arc<St
     Action::requeue(delay)
 }
 
-/// Whether a Service's backends follow its endpoints: `externalTrafficPolicy: Local`, or ENI backends (the
-/// `service.beta.kubernetes.io/backend-type` annotation, else the cloud-config default `eni_default`).
-fn uses_endpoints(service: &Service, eni_default: bool) -> bool {
+/// What decides, besides the Service itself, whether its backends follow its endpoints.
+#[derive(Debug, Clone, Copy)]
+struct EndpointUse {
+    /// cloud-config `serviceBackendType: eni`.
+    eni_default: bool,
+    /// The cluster has virtual-kubelet nodes, whose pods are ENI backends of every Service.
+    virtual_nodes: bool,
+}
+
+fn has_virtual_kubelet_nodes(nodes: &[Arc<Node>]) -> bool {
+    nodes.iter().any(|n| matches!(classify(n), NodeClass::Excluded(Exclusion::VirtualKubelet)))
+}
+
+/// Whether a Service's backends follow its endpoints: `externalTrafficPolicy: Local`, ENI backends (the
+/// `service.beta.kubernetes.io/backend-type` annotation, else the cloud-config default), or pods on
+/// virtual-kubelet nodes, which may back any Service.
+fn uses_endpoints(service: &Service, inputs: EndpointUse) -> bool {
     let local = service.spec.as_ref().and_then(|s| s.external_traffic_policy.as_deref()) == Some("Local");
     let eni = match service.metadata.annotations.as_ref().and_then(|a| a.get(BACKEND_TYPE_ANNOTATION)) {
         Some(v) if v.trim().eq_ignore_ascii_case("eni") => true,
         Some(v) if v.trim().eq_ignore_ascii_case("ecs") => false,
-        _ => eni_default,
+        _ => inputs.eni_default,
     };
-    local || eni
+    local || eni || inputs.virtual_nodes
 }
 
-/// The EndpointSlices of a Service (only `Local` and ENI-backed Services use them).
-fn slices_of(store: &Store<EndpointSlice>, service: &Service, eni_default: bool) -> Vec<Arc<EndpointSlice>> {
-    if !uses_endpoints(service, eni_default) {
+/// The EndpointSlices of a Service, when its backends follow them (else none: nothing to compute from).
+fn slices_of(store: &Store<EndpointSlice>, service: &Service, inputs: EndpointUse) -> Vec<Arc<EndpointSlice>> {
+    if !uses_endpoints(service, inputs) {
         return Vec::new();
     }
     let name = service.metadata.name.as_deref();
@@ -190,14 +213,18 @@ fn slices_of(store: &Store<EndpointSlice>, service: &Service, eni_default: bool)
     })
 }
 
-/// The Service an EndpointSlice belongs to, if it is a LoadBalancer Service that uses its endpoints.
-fn local_service_of(services: &Store<Service>, slice: &EndpointSlice, eni_default: bool) -> Option<ObjectRef<Service>> {
+/// The Service an EndpointSlice belongs to, if it is a LoadBalancer Service whose backends follow its endpoints.
+fn endpoint_service_of(
+    services: &Store<Service>,
+    slice: &EndpointSlice,
+    inputs: EndpointUse,
+) -> Option<ObjectRef<Service>> {
     let name = slice.metadata.labels.as_ref()?.get(LABEL_SERVICE_NAME)?;
     let namespace = slice.metadata.namespace.as_deref()?;
     let key = ObjectRef::new(name).within(namespace);
     let service = services.get(&key)?;
     let spec = service.spec.as_ref()?;
-    let relevant = spec.type_.as_deref() == Some("LoadBalancer") && uses_endpoints(&service, eni_default);
+    let relevant = spec.type_.as_deref() == Some("LoadBalancer") && uses_endpoints(&service, inputs);
     relevant.then_some(key)
 }
 
@@ -242,13 +269,15 @@ fn node_fingerprint(node: &Node) -> u64 {
     h.finish()
 }
 
-/// A stream that yields once each time the node set changes as backends see it.
+/// A stream that yields once each time the node set changes as backends see it. A node event costs one node's
+/// fingerprint (not the whole set's: kubelets update every node all the time); the periodic sweep compares the
+/// whole set, which is how deletions (not in the feed) are noticed.
 fn node_set_changes(feed: NodeFeed) -> impl Stream<Item = ()> + Send + 'static {
     struct Watch {
         store: Store<Node>,
         changes: futures::stream::BoxStream<'static, Arc<Node>>,
         tick: tokio::time::Interval,
-        known: Option<BTreeMap<String, u64>>,
+        known: Option<NodeSet>,
     }
     let watch = Watch {
         store: feed.store,
@@ -258,26 +287,40 @@ fn node_set_changes(feed: NodeFeed) -> impl Stream<Item = ()> + Send + 'static {
     };
     futures::stream::unfold(watch, |mut w| async move {
         loop {
-            tokio::select! {
-                changed = w.changes.next() => { changed?; }
-                _ = w.tick.tick() => {}
-            }
-            let now: BTreeMap<String, u64> = w
-                .store
-                .state()
-                .iter()
-                .map(|n| (n.metadata.name.clone().unwrap_or_default(), node_fingerprint(n)))
-                .collect();
-            match &w.known {
-                None => w.known = Some(now),
-                Some(known) if *known != now => {
-                    w.known = Some(now);
-                    return Some(((), w));
+            let changed = tokio::select! {
+                changed = w.changes.next() => {
+                    let node = changed?;
+                    w.known.as_mut().map(|known| known.update(&node))
                 }
-                Some(_) => {}
+                _ = w.tick.tick() => {
+                    let now = NodeSet::of(&w.store.state());
+                    let changed = w.known.as_ref().map(|known| *known != now);
+                    w.known = Some(now);
+                    changed
+                }
+            };
+            if changed == Some(true) {
+                return Some(((), w));
             }
         }
     })
+}
+
+/// The node set as backends see it: a fingerprint per node name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NodeSet(BTreeMap<String, u64>);
+
+impl NodeSet {
+    fn of(nodes: &[Arc<Node>]) -> Self {
+        Self(nodes.iter().map(|n| (n.metadata.name.clone().unwrap_or_default(), node_fingerprint(n))).collect())
+    }
+
+    /// Takes in one node's new state; whether that changed the set.
+    fn update(&mut self, node: &Node) -> bool {
+        let fingerprint = node_fingerprint(node);
+        let name = node.metadata.name.clone().unwrap_or_default();
+        self.0.insert(name, fingerprint) != Some(fingerprint)
+    }
 }
 
 #[cfg(test)]
@@ -286,16 +329,53 @@ mod tests {
 
     #[test]
     fn eni_and_local_services_follow_their_endpoints() {
+        let plain = EndpointUse { eni_default: false, virtual_nodes: false };
+        let eni_default = EndpointUse { eni_default: true, ..plain };
         let mut svc = crate::model::tests::service();
-        assert!(!uses_endpoints(&svc, false));
-        assert!(uses_endpoints(&svc, true), "cloud-config serviceBackendType: eni");
+        assert!(!uses_endpoints(&svc, plain));
+        assert!(uses_endpoints(&svc, eni_default), "cloud-config serviceBackendType: eni");
         svc.metadata.annotations = Some([(BACKEND_TYPE_ANNOTATION.to_owned(), "ecs".to_owned())].into());
-        assert!(!uses_endpoints(&svc, true), "the annotation overrides the default");
+        assert!(!uses_endpoints(&svc, eni_default), "the annotation overrides the default");
         svc.metadata.annotations = Some([(BACKEND_TYPE_ANNOTATION.to_owned(), "eni".to_owned())].into());
-        assert!(uses_endpoints(&svc, false));
+        assert!(uses_endpoints(&svc, plain));
         svc.metadata.annotations = None;
         svc.spec.as_mut().unwrap().external_traffic_policy = Some("Local".into());
-        assert!(uses_endpoints(&svc, false));
+        assert!(uses_endpoints(&svc, plain));
+    }
+
+    #[test]
+    fn node_set_changes_only_with_what_backends_see() {
+        let mut node = Node::default();
+        node.metadata.name = Some("a".into());
+        let mut set = NodeSet::of(&[Arc::new(node.clone())]);
+        assert!(!set.update(&node), "the same node again");
+        node.status = Some(Default::default());
+        node.metadata.resource_version = Some("2".into());
+        assert!(!set.update(&node), "a heartbeat-like change that backends do not see");
+        node.metadata.labels = Some([("pool".to_owned(), "b".to_owned())].into());
+        assert!(set.update(&node), "a label change");
+        let mut other = node.clone();
+        other.metadata.name = Some("b".into());
+        assert!(set.update(&other), "a new node");
+        assert_ne!(set, NodeSet::of(&[Arc::new(node)]), "a deletion shows in a sweep");
+    }
+
+    #[test]
+    fn cluster_services_follow_endpoints_only_while_virtual_kubelet_nodes_exist() {
+        let svc = crate::model::tests::service();
+        assert!(!uses_endpoints(&svc, EndpointUse { eni_default: false, virtual_nodes: false }));
+        assert!(uses_endpoints(&svc, EndpointUse { eni_default: false, virtual_nodes: true }));
+        let mut vk = Node::default();
+        vk.metadata.name = Some("vk".into());
+        vk.metadata.labels = Some([("type".to_owned(), "virtual-kubelet".to_owned())].into());
+        let mut ecs = Node::default();
+        ecs.metadata.name = Some("a".into());
+        ecs.spec = Some(k8s_openapi::api::core::v1::NodeSpec {
+            provider_id: Some("cn-hangzhou.i-a".into()),
+            ..Default::default()
+        });
+        assert!(!has_virtual_kubelet_nodes(&[Arc::new(ecs.clone())]));
+        assert!(has_virtual_kubelet_nodes(&[Arc::new(ecs), Arc::new(vk)]));
     }
 
     /// Several reconciles start before the caches are filled (the binary runs up to `--concurrent-service-syncs`

@@ -20,6 +20,8 @@ use k8s_openapi::{
     apimachinery::pkg::util::intstr::IntOrString,
 };
 
+use ccm_kube::{Exclusion, NodeClass, node::classify};
+
 use crate::{
     annotations::{self, CLASS_ANNOTATION, ServiceLbConfig},
     cloud::{Backend, ListenerSettings, NEW_ACL},
@@ -321,7 +323,13 @@ pub fn build_desired(
     let ports = service_ports(service, lb_config, eni)?;
     check_forwards(&ports, lb_config)?;
     let weights = if eni { BTreeMap::new() } else { backend_weights(service, lb_config, nodes, endpoint_slices) };
-    let local_hc_port = if eni { None } else { local_health_check_port(service) };
+    // Pods on virtual-kubelet nodes (ECI) have no node to be reached through: they join node backends as ENIs.
+    let virtual_nodes = if eni { BTreeSet::new() } else { virtual_kubelet_nodes(nodes) };
+    let on_virtual_node = |node: Option<&str>| node.is_some_and(|n| virtual_nodes.contains(n));
+    let has_virtual_pods = ready_endpoints_per_node(service, endpoint_slices).keys().any(|n| on_virtual_node(Some(n)));
+    // kube-proxy's /healthz on the health check node port does not exist on an ECI pod: with such pods among the
+    // backends the listener keeps its port check, which works for both kinds.
+    let local_hc_port = if eni || has_virtual_pods { None } else { local_health_check_port(service) };
     let mut groups: BTreeMap<VServerGroupKey, VServerGroupSpec> = BTreeMap::new();
     let mut listeners = Vec::new();
     for port in &ports {
@@ -329,7 +337,7 @@ pub fn build_desired(
         let existing_id = lb_config.vgroup_ports.get(&port.port).cloned();
         let backends = if eni {
             let weight = lb_config.default_weight.unwrap_or(DEFAULT_BACKEND_WEIGHT);
-            let pods = pod_endpoints(service, endpoint_slices, port.name.as_deref());
+            let pods = pod_endpoints(service, endpoint_slices, port.name.as_deref(), |_| true);
             let n = u32::try_from(pods.len()).unwrap_or(u32::MAX).max(1);
             let weight = match (&existing_id, lb_config.weight) {
                 (Some(_), Some(0)) => 0,
@@ -338,11 +346,20 @@ pub fn build_desired(
             };
             pods.into_iter().map(|(ip, target)| Backend::eni_pod(ip, target, weight, key.to_string())).collect()
         } else {
-            let port_weights = match (&existing_id, lb_config.weight) {
-                (Some(_), Some(total)) => spread_weight(total, &weights, is_local(service)),
-                _ => weights.clone(),
+            let virtual_pods = if has_virtual_pods {
+                pod_endpoints(service, endpoint_slices, port.name.as_deref(), on_virtual_node)
+            } else {
+                Vec::new()
             };
-            port_weights.iter().map(|(id, w)| Backend::ecs(id.clone(), port.node_port, *w, key.to_string())).collect()
+            node_and_virtual_pod_backends(
+                service,
+                lb_config,
+                &weights,
+                virtual_pods,
+                port.node_port,
+                &existing_id,
+                &key,
+            )
         };
         groups.entry(key.clone()).or_insert_with(|| VServerGroupSpec {
             backends,
@@ -431,6 +448,45 @@ fn spread_weight(total: u32, weights: &BTreeMap<String, u32>, local: bool) -> BT
             };
             (id.clone(), w)
         })
+        .collect()
+}
+
+/// The backends of a node-backed group: every node backend on the node port, and the ready pods on
+/// virtual-kubelet nodes as ENI backends on their target port (the Go CCM's behaviour in both traffic policies).
+/// Weights: nodes as computed; a virtual pod counts as one pod (Local) or one backend at the default weight
+/// (Cluster); with `vgroup-port` and `weight` the total is spread over both kinds.
+fn node_and_virtual_pod_backends(
+    service: &Service,
+    lb: &ServiceLbConfig,
+    node_weights: &BTreeMap<String, u32>,
+    virtual_pods: Vec<(String, u16)>,
+    node_port: u16,
+    existing_id: &Option<String>,
+    key: &VServerGroupKey,
+) -> Vec<Backend> {
+    let local = is_local(service);
+    let pod_weight = if local { 1 } else { lb.default_weight.unwrap_or(DEFAULT_BACKEND_WEIGHT) };
+    let mut weights = node_weights.clone();
+    weights.extend(virtual_pods.iter().map(|(ip, _)| (ip.clone(), pod_weight)));
+    if let (Some(_), Some(total)) = (existing_id, lb.weight) {
+        weights = spread_weight(total, &weights, local);
+    }
+    let mut backends: Vec<Backend> =
+        node_weights.keys().map(|id| Backend::ecs(id.clone(), node_port, weights[id], key.to_string())).collect();
+    backends.extend(
+        virtual_pods
+            .into_iter()
+            .map(|(ip, target)| Backend::eni_pod(ip.clone(), target, weights[&ip], key.to_string())),
+    );
+    backends
+}
+
+/// Names of the virtual-kubelet nodes (ECI): not ECS instances, but their pods can be ENI backends.
+fn virtual_kubelet_nodes(nodes: &[Arc<k8s_openapi::api::core::v1::Node>]) -> BTreeSet<String> {
+    nodes
+        .iter()
+        .filter(|n| matches!(classify(n), NodeClass::Excluded(Exclusion::VirtualKubelet)))
+        .filter_map(|n| n.metadata.name.clone())
         .collect()
 }
 
@@ -689,8 +745,14 @@ fn backend_weights(
 }
 
 /// The ready, non-terminating pod addresses of the Service with their port for the Service port named `name`
-/// (from the EndpointSlice port of that name), each address once, sorted.
-fn pod_endpoints(service: &Service, slices: &[Arc<EndpointSlice>], name: Option<&str>) -> Vec<(String, u16)> {
+/// (from the EndpointSlice port of that name), of the endpoints whose node passes `on_node`, each address once,
+/// sorted.
+fn pod_endpoints(
+    service: &Service,
+    slices: &[Arc<EndpointSlice>],
+    name: Option<&str>,
+    on_node: impl Fn(Option<&str>) -> bool,
+) -> Vec<(String, u16)> {
     let svc_name = service.metadata.name.as_deref();
     let namespace = service.metadata.namespace.as_deref();
     let own: Vec<&EndpointSlice> = slices
@@ -714,7 +776,8 @@ fn pod_endpoints(service: &Service, slices: &[Arc<EndpointSlice>], name: Option<
             let conditions = endpoint.conditions.as_ref();
             let ready = conditions.and_then(|c| c.ready).unwrap_or(false);
             let terminating = conditions.and_then(|c| c.terminating).unwrap_or(false);
-            if let (true, false, Some(address)) = (ready, terminating, endpoint.addresses.first()) {
+            let wanted = on_node(endpoint.node_name.as_deref());
+            if let (true, false, true, Some(address)) = (ready, terminating, wanted, endpoint.addresses.first()) {
                 out.insert((address.clone(), port));
             }
         }
@@ -1084,6 +1147,85 @@ pub(crate) mod tests {
         assert_eq!(settings.health_check_type, Some(HealthCheckType::Http));
         assert_eq!(settings.health_check_uri.as_deref(), Some("/healthz"));
         assert_eq!(settings.health_check_connect_port, Some(32000));
+    }
+
+    /// Pods of `web` on port 8080: (address, node, ready).
+    fn placed_pods(pods: &[(&str, &str, bool)]) -> Arc<EndpointSlice> {
+        let mut s = (*slice("web", pods)).clone();
+        s.ports = Some(vec![k8s_openapi::api::discovery::v1::EndpointPort { port: Some(8080), ..Default::default() }]);
+        Arc::new(s)
+    }
+
+    fn virtual_kubelet(name: &str) -> Arc<Node> {
+        let mut n = Node::default();
+        n.metadata.name = Some(name.into());
+        n.metadata.labels = Some([("type".to_owned(), "virtual-kubelet".to_owned())].into());
+        Arc::new(n)
+    }
+
+    fn summary(g: &VServerGroupSpec) -> Vec<(String, u16, u32, bool)> {
+        g.backends.iter().map(|b| (b.server_id.clone(), b.port, b.weight, b.is_unresolved_pod())).collect()
+    }
+
+    #[test]
+    fn cluster_policy_adds_pods_on_virtual_kubelet_nodes_as_eni_backends() {
+        let mut all = nodes(&["a", "b"]);
+        all.push(virtual_kubelet("vk"));
+        let slices = [placed_pods(&[
+            ("10.0.0.1", "a", true),
+            ("192.168.0.50", "vk", true),
+            ("192.168.0.51", "vk", false),
+            ("192.168.0.52", "vk", true),
+        ])];
+        let lb = ServiceLbConfig::parse(None).unwrap();
+        let d = build_desired(&service(), &lb, &all, &slices, &config()).unwrap();
+        let g = &d.vserver_groups[0];
+        assert_eq!(g.key.to_string(), "k8s/30080/web/default/c1", "still the node-port group");
+        assert_eq!(
+            summary(g),
+            [
+                ("i-a".to_string(), 30080, 100, false),
+                ("i-b".to_string(), 30080, 100, false),
+                ("192.168.0.50".to_string(), 8080, 100, true),
+                ("192.168.0.52".to_string(), 8080, 100, true),
+            ],
+            "every node on the node port, ready virtual pods on the target port; pods on nodes stay behind nodes"
+        );
+        // Without virtual-kubelet nodes the same endpoints change nothing.
+        let d = build_desired(&service(), &lb, &nodes(&["a", "b"]), &slices, &config()).unwrap();
+        assert!(d.vserver_groups[0].backends.iter().all(|b| !b.is_unresolved_pod()));
+    }
+
+    #[test]
+    fn virtual_pods_share_the_weight_of_a_reused_group() {
+        let mut s = annotate(annotate(service(), "vgroup-port", "rsp-1:80"), "weight", "90");
+        s = annotate(s, "id", "lb-user");
+        let mut all = nodes(&["a", "b"]);
+        all.push(virtual_kubelet("vk"));
+        let slices = [placed_pods(&[("192.168.0.50", "vk", true)])];
+        let lb = ServiceLbConfig::parse(s.metadata.annotations.as_ref()).unwrap();
+        let d = build_desired(&s, &lb, &all, &slices, &config()).unwrap();
+        let weights: Vec<u32> = d.vserver_groups[0].backends.iter().map(|b| b.weight).collect();
+        assert_eq!(weights, [30, 30, 30], "90 spread over two nodes and one pod");
+    }
+
+    #[test]
+    fn local_policy_counts_a_virtual_pod_as_one_pod_and_keeps_a_port_check() {
+        let mut s = service();
+        let spec = s.spec.as_mut().unwrap();
+        spec.external_traffic_policy = Some("Local".into());
+        spec.health_check_node_port = Some(32000);
+        let mut all = nodes(&["a", "b"]);
+        all.push(virtual_kubelet("vk"));
+        let slices = [placed_pods(&[("10.0.0.1", "a", true), ("10.0.0.2", "a", true), ("192.168.0.50", "vk", true)])];
+        let d = build_desired(&s, &ServiceLbConfig::default(), &all, &slices, &config()).unwrap();
+        assert_eq!(
+            summary(&d.vserver_groups[0]),
+            [("i-a".to_string(), 30080, 2, false), ("192.168.0.50".to_string(), 8080, 1, true)]
+        );
+        let settings = &d.listeners[0].settings;
+        assert_eq!(settings.health_check_connect_port, None, "an ECI pod has no kube-proxy /healthz");
+        assert_eq!(settings.health_check_uri, None);
     }
 
     #[test]

@@ -57,7 +57,9 @@ pub enum Outcome {
 /// What was last made true for a Service.
 #[derive(Debug, Clone)]
 struct Synced {
-    desired: u64,
+    /// Fingerprint of the desired model before pod addresses were resolved to ENIs: unchanged inputs answer from
+    /// memory without even the ENI look-up.
+    inputs: u64,
     shape: u64,
     ingress: Vec<(Option<String>, Option<String>)>,
     at: Instant,
@@ -160,6 +162,11 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
             }
         };
         let mut desired = build_desired(service, &lb_config, nodes, slices, &self.config)?;
+        let inputs = desired.fingerprint();
+        if self.unchanged_since_last_sync(service, inputs) {
+            debug!(service = %desired.owner, "inputs unchanged; no cloud call");
+            return Ok(Outcome::Cached);
+        }
         let skipped = self.resolve_pod_backends(&mut desired).await?;
         if !skipped.is_empty() {
             let note = format!(
@@ -169,7 +176,20 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
             );
             self.writer.publish(service, ServiceEvent::warning(reasons::INVALID_BACKENDS, note)).await;
         }
-        self.ensure(service, &desired).await
+        self.ensure(service, &desired, inputs).await
+    }
+
+    /// Whether the last sync of the Service (within the resync period) was made from the same inputs, the
+    /// Service still shows what it published then, and it carries the finalizer.
+    fn unchanged_since_last_sync(&self, service: &Service, inputs: u64) -> bool {
+        let uid = service.metadata.uid.as_deref().unwrap_or_default();
+        let memory = lock(&self.synced).get(uid).cloned();
+        memory.is_some_and(|m| {
+            m.at.elapsed() < self.config.resync_period
+                && m.inputs == inputs
+                && m.ingress == ingress_identity(&current_ingress(service))
+                && has_finalizer(service)
+        })
     }
 
     /// Replaces the pod addresses of ENI backends with their ENIs (one batched lookup); returns the addresses no
@@ -197,19 +217,11 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         Ok(ips.into_iter().filter(|ip| !enis.contains_key(ip)).collect())
     }
 
-    async fn ensure(&self, service: &Service, desired: &DesiredClb) -> Result<Outcome, Error> {
+    async fn ensure(&self, service: &Service, desired: &DesiredClb, inputs: u64) -> Result<Outcome, Error> {
         let uid = service.metadata.uid.clone().unwrap_or_default();
         let wanted_ingress = |address: &str| ingress_for(desired, address);
         let memory = lock(&self.synced).get(&uid).cloned();
         let fresh = memory.as_ref().filter(|m| m.at.elapsed() < self.config.resync_period);
-        if let Some(m) = fresh
-            && m.desired == desired.fingerprint()
-            && m.ingress == ingress_identity(&current_ingress(service))
-            && has_finalizer(service)
-        {
-            debug!(service = %desired.owner, "inputs unchanged; no cloud call");
-            return Ok(Outcome::Cached);
-        }
         if !has_finalizer(service) {
             self.writer
                 .add_finalizer(service)
@@ -245,7 +257,7 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
                 .await
                 .map_err(|source| Error::Kube { action: "updating status", source })?;
         }
-        self.remember(&uid, desired, &ingress);
+        self.remember(&uid, inputs, desired, &ingress);
         if plan.is_empty() {
             return Ok(Outcome::Unchanged);
         }
@@ -379,9 +391,9 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         Ok(())
     }
 
-    fn remember(&self, uid: &str, desired: &DesiredClb, ingress: &[LoadBalancerIngress]) {
+    fn remember(&self, uid: &str, inputs: u64, desired: &DesiredClb, ingress: &[LoadBalancerIngress]) {
         let synced = Synced {
-            desired: desired.fingerprint(),
+            inputs,
             shape: desired.shape_fingerprint(),
             ingress: ingress_identity(ingress),
             at: Instant::now(),

@@ -547,3 +547,40 @@ async fn domain_extensions_follow_the_annotation_on_https_listeners() {
     sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
     assert!(mock.write_actions().is_empty(), "{:?}", mock.calls());
 }
+
+#[tokio::test]
+async fn pods_on_virtual_kubelet_nodes_join_node_backends_and_unchanged_pods_cost_no_eni_lookup() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc = service();
+    svc.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].target_port =
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(8080));
+    let mut all = nodes(&["a"]);
+    let mut vk = Node::default();
+    vk.metadata.name = Some("vk".into());
+    vk.metadata.labels = Some([("type".to_owned(), "virtual-kubelet".to_owned())].into());
+    all.push(Arc::new(vk));
+    mock.add_eni_address("eni-eci1", "10.1.0.7");
+    let mut slice = (*crate::model::tests::pod_slice(&[("10.1.0.7", true)])).clone();
+    slice.endpoints.as_mut().unwrap()[0].node_name = Some("vk".into());
+    let slices = [Arc::new(slice)];
+    let result = r.reconcile(&svc, &all, &slices).await;
+    RecordingWriter::apply_to(&r.writer().take(), &mut svc);
+    assert!(matches!(result.unwrap(), Outcome::Changed { .. }));
+    let lb = mock.load_balancer_ids()[0].clone();
+    let groups = mock.groups_of(&lb);
+    let group = groups.values().next().unwrap();
+    assert_eq!(group.name, "k8s/30080/web/default/c1");
+    let mut backends: Vec<(String, u16, String)> =
+        group.backends.iter().map(|b| (b.server_id.clone(), b.port, format!("{:?}", b.kind))).collect();
+    backends.sort();
+    assert_eq!(
+        backends,
+        [("eni-eci1".to_string(), 8080, "Eni".to_string()), ("i-a".to_string(), 30080, "Ecs".to_string())]
+    );
+    // The same inputs again: answered from memory, without even the ENI look-up.
+    mock.clear_calls();
+    let again = r.reconcile(&svc, &all, &slices).await.unwrap();
+    assert_eq!(again, Outcome::Cached);
+    assert!(mock.calls().is_empty(), "{:?}", mock.calls());
+}
