@@ -1,4 +1,4 @@
-//! The Go CCM's cloud-config file (`--cloud-config`): base64-encoded AccessKey in `Global`.
+//! The Go CCM's cloud-config file (`--cloud-config`, JSON or YAML): base64-encoded AccessKey in `Global`.
 
 use std::{
     fmt,
@@ -22,7 +22,7 @@ struct Stamp {
     len: u64,
 }
 
-/// AccessKey from the Go CCM's cloud-config JSON file:
+/// AccessKey from the Go CCM's cloud-config file, JSON or YAML:
 /// `{"Global": {"accessKeyID": "<base64>", "accessKeySecret": "<base64>", ...}}`.
 ///
 /// As in the Go CCM, both values are base64-encoded (standard alphabet); line breaks in the decoded values are
@@ -78,15 +78,21 @@ impl CloudConfigProvider {
     }
 
     fn parse(&self, bytes: &[u8]) -> Result<Credentials, CredentialsError> {
-        // Parse into a `Value` so that errors are syntax errors with a position, never an echo of a value.
-        let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| {
-            self.err(format_args!(
-                "not valid JSON (error at line {} column {}); the file must be JSON like \
-                 {{\"Global\": {{\"{KEY_ID}\": \"<base64>\", \"{KEY_SECRET}\": \"<base64>\"}}}}",
-                e.line(),
-                e.column()
-            ))
-        })?;
+        // Parse into a `Value` so that errors are syntax errors with a position, never an echo of a value. JSON
+        // first (what the Go CCM's manifests ship), then YAML, which the Go CCM accepts as well.
+        let doc: serde_json::Value = match serde_json::from_slice(bytes) {
+            Ok(doc) => doc,
+            Err(json) => serde_yaml_ng::from_slice(bytes).map_err(|yaml| {
+                let at = yaml.location().map(|l| format!("line {} column {}", l.line(), l.column()));
+                self.err(format_args!(
+                    "neither JSON (error at line {} column {}) nor YAML (error at {}); the file must look like \
+                     {{\"Global\": {{\"{KEY_ID}\": \"<base64>\", \"{KEY_SECRET}\": \"<base64>\"}}}}",
+                    json.line(),
+                    json.column(),
+                    at.as_deref().unwrap_or("an unknown place"),
+                ))
+            })?,
+        };
         let global = get_ci(&doc, "Global").filter(|g| g.is_object()).ok_or_else(|| {
             self.err(format_args!(
                 "no \"Global\" object; AccessKey credentials go in \
@@ -217,6 +223,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn yaml_is_read_too_as_the_go_ccm_does() {
+        let dir = tempdir("yaml");
+        let path = dir.join("cloud-config.yaml");
+        let text = format!(
+            "Global:\n  accessKeyID: {}\n  accessKeySecret: \"{}\"\n  region: cn-hangzhou\n",
+            b64("LTAIy"),
+            b64(SECRET)
+        );
+        write(&path, &text, SystemTime::now());
+        let c = CloudConfigProvider::new(&path).credentials().await.unwrap();
+        assert_eq!(c.access_key_id, "LTAIy");
+        assert_eq!(c.access_key_secret.expose(), SECRET);
+    }
+
+    #[tokio::test]
     async fn errors_name_file_and_key_never_values() {
         let dir = tempdir("errors");
         let path = dir.join("cc.json");
@@ -235,7 +256,8 @@ mod tests {
                 format!(r#"{{"Global": {{"accessKeyID": "{}", "accessKeySecret": 12}}}}"#, b64("LTAIx")),
                 "Global.accessKeySecret must be a string",
             ),
-            (format!(r#"{{"Global": {{"accessKeyID": "{SECRET}""#), "not valid JSON"),
+            (format!(r#"{{"Global": {{"accessKeyID": "{SECRET}""#), "neither JSON (error at line 1"),
+            (format!("Global:\n  accessKeyID: [\"{SECRET}\"\n"), "nor YAML (error at line"),
             (format!(r#"{{"accessKeyID": "{}"}}"#, b64(SECRET)), "no \"Global\" object"),
         ];
         for (i, (text, expected)) in cases.into_iter().enumerate() {
