@@ -583,55 +583,17 @@ fn new_eip(state: &mut CloudState, id: String, name: String) -> Eip {
 /// Adds an instance (with its primary ENI, addresses and EIP) to the region.
 /// Used by the seed and by the admin API.
 pub fn add_instance(state: &mut CloudState, seed: &SeedInstance) -> Result<String, FakeError> {
-    let vswitch_id = match &seed.vswitch {
-        Some(v) => v.clone(),
-        None => state
-            .vswitches
-            .keys()
-            .next()
-            .cloned()
-            .ok_or_else(|| invalid("an instance needs a vSwitch, and there is none".into()))?,
-    };
-    let vsw = state
-        .vswitch(&vswitch_id)
-        .cloned()
-        .ok_or_else(|| invalid(format!("instance refers to unknown vSwitch {vswitch_id}")))?;
+    let vsw = vswitch_or_first(state, seed.vswitch.as_ref(), "instance")?;
+    let vswitch_id = vsw.vswitch_id.clone();
     let id = seed.id.clone().unwrap_or_else(|| state.ids.next("i-bp1"));
     if state.instances.contains_key(&id) {
         return Err(invalid(format!("instance {id} already exists")));
     }
-    let private_ip = match &seed.private_ip {
-        Some(ip) => {
-            state.claim_private_ip(&vswitch_id, ip).map_err(|f| invalid(format!("instance {id}: {}", f.message)))?;
-            ip.clone()
-        }
-        None => state.allocate_private_ip(&vswitch_id).map_err(|f| invalid(format!("instance {id}: {}", f.message)))?,
-    };
-    let eni_id = state.ids.next("eni-bp1");
-    let mac = fake_mac(state.ids.next_number());
+    let private_ip = take_private_ip(state, &vswitch_id, seed.private_ip.as_ref(), &format!("instance {id}"))?;
     let now = state.timestamp();
     let tags: Vec<Tag> = seed.tags.iter().map(|(k, v)| Tag { key: k.clone(), value: v.clone() }).collect();
-    state.enis.insert(
-        eni_id.clone(),
-        NetworkInterface {
-            network_interface_id: eni_id.clone(),
-            network_interface_name: String::new(),
-            eni_type: "Primary".into(),
-            status: "InUse".into(),
-            vpc_id: vsw.vpc_id.clone(),
-            vswitch_id: vswitch_id.clone(),
-            zone_id: vsw.zone_id.clone(),
-            instance_id: Some(id.clone()),
-            mac_address: mac,
-            private_ip: private_ip.clone(),
-            secondary_private_ips: Vec::new(),
-            ipv6_addresses: seed.ipv6.clone(),
-            security_group_ids: vec!["sg-bp1fakesecuritygroup01".into()],
-            description: String::new(),
-            creation_time: now.clone(),
-            tags: Vec::new(),
-        },
-    );
+    let eni = EniPlacement { vsw: &vsw, private_ip: &private_ip, instance_id: Some(&id), ipv6: &seed.ipv6 };
+    let eni_id = insert_eni(state, eni, "Primary", "");
     let public_ip = seed.public_ip.then(|| state.allocate_public_ip());
     let eip_allocation_id = if seed.eip {
         let eip_id = state.ids.next("eip-bp1");
@@ -690,26 +652,53 @@ pub struct SeedEni {
 
 /// Adds a free-standing `Secondary` ENI, in use, attached to no ECS instance. Returns its id and address.
 pub fn add_eni(state: &mut CloudState, seed: &SeedEni) -> Result<(String, String), FakeError> {
-    let vswitch_id = match &seed.vswitch {
+    let vsw = vswitch_or_first(state, seed.vswitch.as_ref(), "ENI")?;
+    let private_ip = take_private_ip(state, &vsw.vswitch_id, seed.private_ip.as_ref(), "ENI")?;
+    let eni = EniPlacement { vsw: &vsw, private_ip: &private_ip, instance_id: None, ipv6: &[] };
+    let eni_id = insert_eni(state, eni, "Secondary", &seed.description);
+    Ok((eni_id, private_ip))
+}
+
+/// The vSwitch named, else the region's first; `what` names the resource asking, for errors.
+fn vswitch_or_first(state: &CloudState, named: Option<&String>, what: &str) -> Result<VSwitch, FakeError> {
+    let vswitch_id = match named {
         Some(v) => v.clone(),
         None => state
             .vswitches
             .keys()
             .next()
             .cloned()
-            .ok_or_else(|| invalid("an ENI needs a vSwitch, and there is none".into()))?,
+            .ok_or_else(|| invalid(format!("an {what} needs a vSwitch, and there is none")))?,
     };
-    let vsw = state
-        .vswitch(&vswitch_id)
-        .cloned()
-        .ok_or_else(|| invalid(format!("ENI refers to unknown vSwitch {vswitch_id}")))?;
-    let private_ip = match &seed.private_ip {
+    state.vswitch(&vswitch_id).cloned().ok_or_else(|| invalid(format!("{what} refers to unknown vSwitch {vswitch_id}")))
+}
+
+/// Claims `wanted` in the vSwitch, or the next free address when none is asked for.
+fn take_private_ip(
+    state: &mut CloudState,
+    vswitch_id: &str,
+    wanted: Option<&String>,
+    what: &str,
+) -> Result<String, FakeError> {
+    match wanted {
         Some(ip) => {
-            state.claim_private_ip(&vswitch_id, ip).map_err(|f| invalid(format!("ENI address {ip}: {}", f.message)))?;
-            ip.clone()
+            state.claim_private_ip(vswitch_id, ip).map_err(|f| invalid(format!("{what}: {}", f.message)))?;
+            Ok(ip.clone())
         }
-        None => state.allocate_private_ip(&vswitch_id).map_err(|f| invalid(format!("ENI: {}", f.message)))?,
-    };
+        None => state.allocate_private_ip(vswitch_id).map_err(|f| invalid(format!("{what}: {}", f.message))),
+    }
+}
+
+/// Where a new ENI sits and what it holds.
+struct EniPlacement<'a> {
+    vsw: &'a VSwitch,
+    private_ip: &'a str,
+    instance_id: Option<&'a str>,
+    ipv6: &'a [String],
+}
+
+/// Inserts an in-use ENI of the given type; returns its id.
+fn insert_eni(state: &mut CloudState, at: EniPlacement<'_>, eni_type: &str, description: &str) -> String {
     let eni_id = state.ids.next("eni-bp1");
     let mac = fake_mac(state.ids.next_number());
     let now = state.timestamp();
@@ -718,23 +707,23 @@ pub fn add_eni(state: &mut CloudState, seed: &SeedEni) -> Result<(String, String
         NetworkInterface {
             network_interface_id: eni_id.clone(),
             network_interface_name: String::new(),
-            eni_type: "Secondary".into(),
+            eni_type: eni_type.into(),
             status: "InUse".into(),
-            vpc_id: vsw.vpc_id.clone(),
-            vswitch_id,
-            zone_id: vsw.zone_id.clone(),
-            instance_id: None,
+            vpc_id: at.vsw.vpc_id.clone(),
+            vswitch_id: at.vsw.vswitch_id.clone(),
+            zone_id: at.vsw.zone_id.clone(),
+            instance_id: at.instance_id.map(str::to_owned),
             mac_address: mac,
-            private_ip: private_ip.clone(),
+            private_ip: at.private_ip.to_owned(),
             secondary_private_ips: Vec::new(),
-            ipv6_addresses: Vec::new(),
+            ipv6_addresses: at.ipv6.to_vec(),
             security_group_ids: vec!["sg-bp1fakesecuritygroup01".into()],
-            description: seed.description.clone(),
+            description: description.into(),
             creation_time: now,
             tags: Vec::new(),
         },
     );
-    Ok((eni_id, private_ip))
+    eni_id
 }
 
 /// A MAC address in Alibaba Cloud's `00:16:3e` range.
