@@ -285,10 +285,12 @@ async fn two_replicas_elect_one_leader_and_fail_over_without_duplicating_cloud_w
                 *seen.entry(format!("route to {v}")).or_default() += 1;
             }
         }
-        if action == "AddVServerGroupBackendServers" {
-            let group = &params["VServerGroupId"];
-            for b in serde_json::from_str::<Vec<Value>>(&params["BackendServers"]).unwrap() {
-                *seen.entry(format!("backend {group} {} {}", b["ServerId"], b["Port"])).or_default() += 1;
+        // Backends go in with the group's creation (the first batch) or with additions; either way once (the
+        // Service has one group, so server and port identify a backend).
+        if action == "AddVServerGroupBackendServers" || action == "CreateVServerGroup" {
+            let sent = params.get("BackendServers").map(String::as_str).unwrap_or("[]");
+            for b in serde_json::from_str::<Vec<Value>>(sent).unwrap() {
+                *seen.entry(format!("backend {} {}", b["ServerId"], b["Port"])).or_default() += 1;
             }
         }
         if action == "CreateLoadBalancer" {

@@ -7,13 +7,16 @@
 use std::collections::BTreeMap;
 
 use aliyun_api::{
-    Client, Credentials, Endpoints, RawRequest, SignatureVersion,
+    Client, Credentials, Endpoints, RawRequest, SignatureVersion, Tag,
     client::HttpMethod,
     credentials::{EcsRamRoleProvider, StaticProvider},
     ecs::DescribeInstances,
     ratelimit::RateLimits,
     retry::RetryPolicy,
-    slb::{AddressType, CreateLoadBalancer, DescribeLoadBalancerAttribute},
+    slb::{
+        AddressType, BackendServer, CreateLoadBalancer, CreateVServerGroup, DescribeLoadBalancerAttribute,
+        DescribeLoadBalancers, DescribeVServerGroupAttribute, OnOff,
+    },
     vpc::{CreateRouteEntry, DescribeRouteEntryList, DescribeRouteTableList},
 };
 use aliyun_fake::{FakeCloud, FakeConfig, FakeHandle, faults::FaultConfig};
@@ -116,6 +119,48 @@ async fn an_intranet_load_balancer_gets_an_address_of_its_vswitch() {
         c.call(&DescribeLoadBalancerAttribute { load_balancer_id: created.load_balancer_id.clone() }).await.unwrap();
     assert_eq!(attribute.load_balancer.vswitch_id, vswitch);
     assert_eq!(attribute.load_balancer.address, created.address);
+    fake.shutdown().await;
+}
+
+/// What the CLB controller relies on to find a load balancer in one call and fill a new group in one call: the
+/// listing carries the attributes and tags, and `CreateVServerGroup` takes its first backends.
+#[tokio::test]
+async fn listings_carry_tags_and_groups_are_created_with_their_backends() {
+    let fake = fake().await;
+    let c = client(&fake, SignatureVersion::V1, HttpMethod::Get);
+    let instance = c.collect_next_token(DescribeInstances::default()).await.unwrap().remove(0);
+    let created = c
+        .call(&CreateLoadBalancer {
+            load_balancer_name: Some("svc-b".into()),
+            address_type: Some(AddressType::Intranet),
+            vswitch_id: Some(instance.vpc_attributes.vswitch_id.clone()),
+            delete_protection: Some(OnOff::On),
+            tags: vec![Tag::new("kubernetes.do.not.delete", "svc-b")],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let by_id =
+        DescribeLoadBalancers { load_balancer_ids: vec![created.load_balancer_id.clone()], ..Default::default() };
+    let listed = c.collect_pages(by_id).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].delete_protection, Some(OnOff::On));
+    assert_eq!(listed[0].tag("kubernetes.do.not.delete"), Some("svc-b"));
+
+    let backend = BackendServer::ecs(&instance.instance_id, 30080, 100).with_description("k8s/30080/web/default/c1");
+    let group = c
+        .call(&CreateVServerGroup {
+            load_balancer_id: created.load_balancer_id.clone(),
+            vserver_group_name: Some("k8s/30080/web/default/c1".into()),
+            backend_servers: vec![backend],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let members = c.call(&DescribeVServerGroupAttribute::new(&group.vserver_group_id)).await.unwrap().backend_servers;
+    assert_eq!(members.len(), 1);
+    assert_eq!((members[0].server_id.as_str(), members[0].port), (instance.instance_id.as_str(), 30080));
+    assert_eq!(members[0].description, "k8s/30080/web/default/c1");
     fake.shutdown().await;
 }
 

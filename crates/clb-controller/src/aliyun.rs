@@ -7,22 +7,22 @@ use aliyun_api::{
         CreateLoadBalancerHttpListener, CreateLoadBalancerHttpsListener, CreateLoadBalancerTcpListener,
         CreateLoadBalancerUdpListener, CreateVServerGroup, DeleteAccessControlList, DeleteLoadBalancer,
         DeleteLoadBalancerListener, DeleteVServerGroup, DescribeAccessControlListAttribute, DescribeAccessControlLists,
-        DescribeLoadBalancerAttribute, DescribeLoadBalancerListeners, DescribeLoadBalancers,
-        DescribeVServerGroupAttribute, DescribeVServerGroups, InstanceChargeType, InternetChargeType, ListTagResources,
-        ListenerProtocol, ModificationProtectionStatus, ModifyLoadBalancerInstanceChargeType,
-        ModifyLoadBalancerInstanceSpec, ModifyLoadBalancerInternetSpec, OnOff, RemoveAccessControlListEntry,
-        ResourceTag, SetLoadBalancerDeleteProtection, SetLoadBalancerHttpListenerAttribute,
-        SetLoadBalancerHttpsListenerAttribute, SetLoadBalancerModificationProtection, SetLoadBalancerName,
-        SetLoadBalancerTcpListenerAttribute, SetLoadBalancerUdpListenerAttribute, SetVServerGroupAttribute,
-        StartLoadBalancerListener, TagResources, UntagResources, XForwardedFor,
+        DescribeLoadBalancerListeners, DescribeLoadBalancers, DescribeVServerGroupAttribute, DescribeVServerGroups,
+        HttpsSettings, InstanceChargeType, InternetChargeType, ListenerAttributes, ListenerProtocol,
+        ModificationProtectionStatus, ModifyLoadBalancerInstanceChargeType, ModifyLoadBalancerInstanceSpec,
+        ModifyLoadBalancerInternetSpec, OnOff, RemoveAccessControlListEntry, ResourceTag,
+        SetLoadBalancerDeleteProtection, SetLoadBalancerHttpListenerAttribute, SetLoadBalancerHttpsListenerAttribute,
+        SetLoadBalancerModificationProtection, SetLoadBalancerName, SetLoadBalancerTcpListenerAttribute,
+        SetLoadBalancerUdpListenerAttribute, SetVServerGroupAttribute, StartLoadBalancerListener, TagResources,
+        UntagResources, XForwardedFor,
     },
 };
 
 use crate::{
     cloud::{
-        Backend, ClbCloud, CloudError, CloudResult, CreatedLoadBalancer, ListenerChange, ListenerSettings,
-        LoadBalancerSummary, NewListener, NewLoadBalancer, ObservedAcl, ObservedDomainExtension, ObservedListener,
-        ObservedLoadBalancer, VServerGroupSummary,
+        Backend, ClbCloud, CloudError, CloudResult, CreatedLoadBalancer, ListenerChange, ListenerSettings, NewListener,
+        NewLoadBalancer, ObservedAcl, ObservedDomainExtension, ObservedListener, ObservedLoadBalancer,
+        VServerGroupSummary,
     },
     naming::MODIFICATION_PROTECTION_REASON,
 };
@@ -38,6 +38,12 @@ impl AliyunClb {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
+
+    /// Every page of a `DescribeLoadBalancers` listing.
+    async fn list_load_balancers(&self, request: DescribeLoadBalancers) -> CloudResult<Vec<ObservedLoadBalancer>> {
+        let found = self.client.collect_pages(request).await.map_err(cloud_error("DescribeLoadBalancers"))?;
+        Ok(found.into_iter().map(observed_load_balancer).collect())
+    }
 }
 
 /// Converts a client error, keeping the cloud's code and message.
@@ -49,10 +55,6 @@ fn cloud_error(operation: &'static str) -> impl Fn(aliyun_api::Error) -> CloudEr
         };
         CloudError { operation, code, message, not_found: e.is_not_found(), source: Some(Box::new(e)) }
     }
-}
-
-fn summaries(lbs: Vec<slb::LoadBalancer>) -> Vec<LoadBalancerSummary> {
-    lbs.into_iter().map(|lb| LoadBalancerSummary { id: lb.load_balancer_id, name: lb.load_balancer_name }).collect()
 }
 
 fn unsupported(operation: &'static str, protocol: &ListenerProtocol) -> CloudError {
@@ -190,10 +192,9 @@ fn observed_listener(l: slb::Listener) -> Option<ObservedListener> {
     })
 }
 
-fn observed_load_balancer(lb: slb::LoadBalancer, tags: Vec<Tag>) -> ObservedLoadBalancer {
-    let mut all: std::collections::BTreeMap<String, String> =
-        lb.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
-    all.extend(tags.into_iter().map(|t| (t.key, t.value)));
+/// A load balancer as `DescribeLoadBalancers` lists it: the listing carries every attribute the controller
+/// compares and the tags, so neither `DescribeLoadBalancerAttribute` nor `ListTagResources` is needed.
+fn observed_load_balancer(lb: slb::LoadBalancer) -> ObservedLoadBalancer {
     ObservedLoadBalancer {
         id: lb.load_balancer_id,
         name: lb.load_balancer_name,
@@ -210,263 +211,172 @@ fn observed_load_balancer(lb: slb::LoadBalancer, tags: Vec<Tag>) -> ObservedLoad
         bandwidth: lb.bandwidth,
         delete_protection: lb.delete_protection,
         modification_protection: lb.modification_protection_status,
+        tags: lb.tags.into_iter().map(|t| (t.key, t.value)).collect(),
         resource_group_id: lb.resource_group_id,
-        tags: all,
+    }
+}
+
+/// The listener attributes of `s`, for every protocol and both creation and change: each request sends those its
+/// protocol has.
+fn attributes(s: &ListenerSettings) -> ListenerAttributes {
+    ListenerAttributes {
+        scheduler: s.scheduler.clone(),
+        health_check: s.health_check_switch.clone(),
+        health_check_type: s.health_check_type.clone(),
+        health_check_connect_port: s.health_check_connect_port,
+        health_check_connect_timeout: s.health_check_connect_timeout,
+        health_check_interval: s.health_check_interval,
+        healthy_threshold: s.healthy_threshold,
+        unhealthy_threshold: s.unhealthy_threshold,
+        health_check_domain: s.health_check_domain.clone(),
+        health_check_uri: s.health_check_uri.clone(),
+        health_check_http_code: s.health_check_http_code.clone(),
+        health_check_method: s.health_check_method.clone(),
+        health_check_timeout: s.health_check_timeout,
+        persistence_timeout: s.persistence_timeout,
+        established_timeout: s.established_timeout,
+        connection_drain: s.connection_drain.clone(),
+        connection_drain_timeout: s.connection_drain_timeout,
+        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
+        sticky_session: s.sticky_session.clone(),
+        sticky_session_type: s.sticky_session_type.clone(),
+        cookie: s.cookie.clone(),
+        cookie_timeout: s.cookie_timeout,
+        idle_timeout: s.idle_timeout,
+        request_timeout: s.request_timeout,
+        x_forwarded_for: XForwardedFor {
+            proto: s.x_forwarded_for_proto.clone(),
+            slb_port: s.x_forwarded_for_slb_port.clone(),
+            client_src_port: s.x_forwarded_for_client_src_port.clone(),
+            ..Default::default()
+        },
+        acl_status: s.acl_status.clone(),
+        acl_id: s.acl_id.clone(),
+        acl_type: s.acl_type.clone(),
+        ..Default::default()
+    }
+}
+
+/// The certificate and TLS settings of an HTTPS listener.
+fn https_settings(s: &ListenerSettings) -> HttpsSettings {
+    HttpsSettings {
+        server_certificate_id: s.server_certificate_id.clone(),
+        enable_http2: s.enable_http2.clone(),
+        tls_cipher_policy: s.tls_cipher_policy.clone(),
+        ..Default::default()
     }
 }
 
 fn tcp_create(lb: &str, l: &NewListener) -> CreateLoadBalancerTcpListener {
-    let s = &l.settings;
     CreateLoadBalancerTcpListener {
         load_balancer_id: lb.to_owned(),
         listener_port: l.port,
         bandwidth: Some(slb::UNLIMITED_BANDWIDTH),
         vserver_group_id: Some(l.vserver_group_id.clone()),
-        scheduler: s.scheduler.clone(),
-        persistence_timeout: s.persistence_timeout,
-        established_timeout: s.established_timeout,
-        health_check_switch: s.health_check_switch.clone(),
-        health_check_type: s.health_check_type.clone(),
-        health_check_connect_port: s.health_check_connect_port,
-        health_check_connect_timeout: s.health_check_connect_timeout,
-        health_check_interval: s.health_check_interval,
-        healthy_threshold: s.healthy_threshold,
-        unhealthy_threshold: s.unhealthy_threshold,
-        health_check_domain: s.health_check_domain.clone(),
-        health_check_uri: s.health_check_uri.clone(),
-        health_check_http_code: s.health_check_http_code.clone(),
-        connection_drain: s.connection_drain.clone(),
-        connection_drain_timeout: s.connection_drain_timeout,
-        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
+        attributes: attributes(&l.settings),
         description: Some(l.description.clone()),
-        acl_status: s.acl_status.clone(),
-        acl_id: s.acl_id.clone(),
-        acl_type: s.acl_type.clone(),
         ..Default::default()
     }
 }
 
 fn udp_create(lb: &str, l: &NewListener) -> CreateLoadBalancerUdpListener {
-    let s = &l.settings;
     CreateLoadBalancerUdpListener {
         load_balancer_id: lb.to_owned(),
         listener_port: l.port,
         bandwidth: Some(slb::UNLIMITED_BANDWIDTH),
         vserver_group_id: Some(l.vserver_group_id.clone()),
-        scheduler: s.scheduler.clone(),
-        health_check_switch: s.health_check_switch.clone(),
-        health_check_connect_port: s.health_check_connect_port,
-        health_check_connect_timeout: s.health_check_connect_timeout,
-        health_check_interval: s.health_check_interval,
-        healthy_threshold: s.healthy_threshold,
-        unhealthy_threshold: s.unhealthy_threshold,
-        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
+        attributes: attributes(&l.settings),
         description: Some(l.description.clone()),
-        acl_status: s.acl_status.clone(),
-        acl_id: s.acl_id.clone(),
-        acl_type: s.acl_type.clone(),
-        ..Default::default()
-    }
-}
-
-fn tcp_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerTcpListenerAttribute {
-    let s = &c.settings;
-    SetLoadBalancerTcpListenerAttribute {
-        load_balancer_id: lb.to_owned(),
-        listener_port: c.port,
-        vserver_group: c.vserver_group_id.as_ref().map(|_| OnOff::On),
-        vserver_group_id: c.vserver_group_id.clone(),
-        scheduler: s.scheduler.clone(),
-        persistence_timeout: s.persistence_timeout,
-        established_timeout: s.established_timeout,
-        health_check_switch: s.health_check_switch.clone(),
-        health_check_type: s.health_check_type.clone(),
-        health_check_connect_port: s.health_check_connect_port,
-        health_check_connect_timeout: s.health_check_connect_timeout,
-        health_check_interval: s.health_check_interval,
-        healthy_threshold: s.healthy_threshold,
-        unhealthy_threshold: s.unhealthy_threshold,
-        health_check_domain: s.health_check_domain.clone(),
-        health_check_uri: s.health_check_uri.clone(),
-        health_check_http_code: s.health_check_http_code.clone(),
-        connection_drain: s.connection_drain.clone(),
-        connection_drain_timeout: s.connection_drain_timeout,
-        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
-        description: c.description.clone(),
-        acl_status: s.acl_status.clone(),
-        acl_id: s.acl_id.clone(),
-        acl_type: s.acl_type.clone(),
-        ..Default::default()
-    }
-}
-
-fn udp_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerUdpListenerAttribute {
-    let s = &c.settings;
-    SetLoadBalancerUdpListenerAttribute {
-        load_balancer_id: lb.to_owned(),
-        listener_port: c.port,
-        vserver_group: c.vserver_group_id.as_ref().map(|_| OnOff::On),
-        vserver_group_id: c.vserver_group_id.clone(),
-        scheduler: s.scheduler.clone(),
-        health_check_switch: s.health_check_switch.clone(),
-        health_check_connect_port: s.health_check_connect_port,
-        health_check_connect_timeout: s.health_check_connect_timeout,
-        health_check_interval: s.health_check_interval,
-        healthy_threshold: s.healthy_threshold,
-        unhealthy_threshold: s.unhealthy_threshold,
-        proxy_protocol_v2_enabled: s.proxy_protocol_v2,
-        description: c.description.clone(),
-        acl_status: s.acl_status.clone(),
-        acl_id: s.acl_id.clone(),
-        acl_type: s.acl_type.clone(),
-        ..Default::default()
-    }
-}
-
-fn xff(s: &ListenerSettings) -> XForwardedFor {
-    XForwardedFor {
-        proto: s.x_forwarded_for_proto.clone(),
-        slb_port: s.x_forwarded_for_slb_port.clone(),
-        client_src_port: s.x_forwarded_for_client_src_port.clone(),
         ..Default::default()
     }
 }
 
 fn http_create(lb: &str, l: &NewListener) -> CreateLoadBalancerHttpListener {
-    let s = &l.settings;
     CreateLoadBalancerHttpListener {
         load_balancer_id: lb.to_owned(),
         listener_port: l.port,
         vserver_group_id: Some(l.vserver_group_id.clone()),
-        scheduler: s.scheduler.clone(),
-        health_check: s.health_check_switch.clone().unwrap_or(OnOff::Off),
-        health_check_connect_port: s.health_check_connect_port,
-        health_check_domain: s.health_check_domain.clone(),
-        health_check_uri: s.health_check_uri.clone(),
-        health_check_http_code: s.health_check_http_code.clone(),
-        health_check_interval: s.health_check_interval,
-        health_check_method: s.health_check_method.clone(),
-        health_check_timeout: s.health_check_timeout,
-        healthy_threshold: s.healthy_threshold,
-        unhealthy_threshold: s.unhealthy_threshold,
-        sticky_session: s.sticky_session.clone().unwrap_or(OnOff::Off),
-        sticky_session_type: s.sticky_session_type.clone(),
-        cookie: s.cookie.clone(),
-        cookie_timeout: s.cookie_timeout,
-        idle_timeout: s.idle_timeout,
-        request_timeout: s.request_timeout,
-        listener_forward: s.forward_port.map(|_| OnOff::On),
-        forward_port: s.forward_port,
-        x_forwarded_for: xff(s),
+        listener_forward: l.settings.forward_port.map(|_| OnOff::On),
+        forward_port: l.settings.forward_port,
+        attributes: attributes(&l.settings),
         description: Some(l.description.clone()),
-        acl_status: s.acl_status.clone(),
-        acl_id: s.acl_id.clone(),
-        acl_type: s.acl_type.clone(),
         ..Default::default()
     }
 }
 
 fn https_create(lb: &str, l: &NewListener) -> CreateLoadBalancerHttpsListener {
-    let s = &l.settings;
     CreateLoadBalancerHttpsListener {
         load_balancer_id: lb.to_owned(),
         listener_port: l.port,
         bandwidth: Some(slb::UNLIMITED_BANDWIDTH),
         vserver_group_id: Some(l.vserver_group_id.clone()),
-        server_certificate_id: s.server_certificate_id.clone(),
-        enable_http2: s.enable_http2.clone(),
-        tls_cipher_policy: s.tls_cipher_policy.clone(),
-        scheduler: s.scheduler.clone(),
-        health_check: s.health_check_switch.clone().unwrap_or(OnOff::Off),
-        health_check_connect_port: s.health_check_connect_port,
-        health_check_domain: s.health_check_domain.clone(),
-        health_check_uri: s.health_check_uri.clone(),
-        health_check_http_code: s.health_check_http_code.clone(),
-        health_check_interval: s.health_check_interval,
-        health_check_method: s.health_check_method.clone(),
-        health_check_timeout: s.health_check_timeout,
-        healthy_threshold: s.healthy_threshold,
-        unhealthy_threshold: s.unhealthy_threshold,
-        sticky_session: s.sticky_session.clone().unwrap_or(OnOff::Off),
-        sticky_session_type: s.sticky_session_type.clone(),
-        cookie: s.cookie.clone(),
-        cookie_timeout: s.cookie_timeout,
-        idle_timeout: s.idle_timeout,
-        request_timeout: s.request_timeout,
-        x_forwarded_for: xff(s),
+        https: https_settings(&l.settings),
+        attributes: attributes(&l.settings),
         description: Some(l.description.clone()),
-        acl_status: s.acl_status.clone(),
-        acl_id: s.acl_id.clone(),
-        acl_type: s.acl_type.clone(),
+        ..Default::default()
+    }
+}
+
+/// `VServerGroup=on` with the group when the change moves the listener to another group.
+fn group_switch(c: &ListenerChange) -> Option<OnOff> {
+    c.vserver_group_id.as_ref().map(|_| OnOff::On)
+}
+
+fn tcp_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerTcpListenerAttribute {
+    SetLoadBalancerTcpListenerAttribute {
+        load_balancer_id: lb.to_owned(),
+        listener_port: c.port,
+        vserver_group: group_switch(c),
+        vserver_group_id: c.vserver_group_id.clone(),
+        attributes: attributes(&c.settings),
+        description: c.description.clone(),
+        ..Default::default()
+    }
+}
+
+fn udp_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerUdpListenerAttribute {
+    SetLoadBalancerUdpListenerAttribute {
+        load_balancer_id: lb.to_owned(),
+        listener_port: c.port,
+        vserver_group: group_switch(c),
+        vserver_group_id: c.vserver_group_id.clone(),
+        attributes: attributes(&c.settings),
+        description: c.description.clone(),
         ..Default::default()
     }
 }
 
 fn http_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerHttpListenerAttribute {
-    let s = &c.settings;
     SetLoadBalancerHttpListenerAttribute {
         load_balancer_id: lb.to_owned(),
         listener_port: c.port,
-        vserver_group: c.vserver_group_id.as_ref().map(|_| OnOff::On),
+        vserver_group: group_switch(c),
         vserver_group_id: c.vserver_group_id.clone(),
-        scheduler: s.scheduler.clone(),
-        health_check: s.health_check_switch.clone(),
-        health_check_connect_port: s.health_check_connect_port,
-        health_check_domain: s.health_check_domain.clone(),
-        health_check_uri: s.health_check_uri.clone(),
-        health_check_http_code: s.health_check_http_code.clone(),
-        health_check_interval: s.health_check_interval,
-        health_check_method: s.health_check_method.clone(),
-        health_check_timeout: s.health_check_timeout,
-        healthy_threshold: s.healthy_threshold,
-        unhealthy_threshold: s.unhealthy_threshold,
-        sticky_session: s.sticky_session.clone(),
-        sticky_session_type: s.sticky_session_type.clone(),
-        cookie: s.cookie.clone(),
-        cookie_timeout: s.cookie_timeout,
-        idle_timeout: s.idle_timeout,
-        request_timeout: s.request_timeout,
-        x_forwarded_for: xff(s),
+        attributes: attributes(&c.settings),
         description: c.description.clone(),
-        acl_status: s.acl_status.clone(),
-        acl_id: s.acl_id.clone(),
-        acl_type: s.acl_type.clone(),
         ..Default::default()
     }
 }
 
 fn https_set(lb: &str, c: &ListenerChange) -> SetLoadBalancerHttpsListenerAttribute {
-    let s = &c.settings;
     SetLoadBalancerHttpsListenerAttribute {
         load_balancer_id: lb.to_owned(),
         listener_port: c.port,
-        vserver_group: c.vserver_group_id.as_ref().map(|_| OnOff::On),
+        vserver_group: group_switch(c),
         vserver_group_id: c.vserver_group_id.clone(),
-        server_certificate_id: s.server_certificate_id.clone(),
-        enable_http2: s.enable_http2.clone(),
-        tls_cipher_policy: s.tls_cipher_policy.clone(),
-        scheduler: s.scheduler.clone(),
-        health_check: s.health_check_switch.clone(),
-        health_check_connect_port: s.health_check_connect_port,
-        health_check_domain: s.health_check_domain.clone(),
-        health_check_uri: s.health_check_uri.clone(),
-        health_check_http_code: s.health_check_http_code.clone(),
-        health_check_interval: s.health_check_interval,
-        health_check_method: s.health_check_method.clone(),
-        health_check_timeout: s.health_check_timeout,
-        healthy_threshold: s.healthy_threshold,
-        unhealthy_threshold: s.unhealthy_threshold,
-        sticky_session: s.sticky_session.clone(),
-        sticky_session_type: s.sticky_session_type.clone(),
-        cookie: s.cookie.clone(),
-        cookie_timeout: s.cookie_timeout,
-        idle_timeout: s.idle_timeout,
-        request_timeout: s.request_timeout,
-        x_forwarded_for: xff(s),
+        https: https_settings(&c.settings),
+        attributes: attributes(&c.settings),
         description: c.description.clone(),
-        acl_status: s.acl_status.clone(),
-        acl_id: s.acl_id.clone(),
-        acl_type: s.acl_type.clone(),
+        ..Default::default()
+    }
+}
+
+/// A group named `name` with its first backends (`BackendServers`, left out when there are none).
+fn group_request(load_balancer_id: &str, name: &str, backends: &[Backend]) -> CreateVServerGroup {
+    CreateVServerGroup {
+        load_balancer_id: load_balancer_id.to_owned(),
+        vserver_group_name: Some(name.to_owned()),
+        backend_servers: servers(backends),
         ..Default::default()
     }
 }
@@ -496,35 +406,24 @@ fn create_request(spec: &NewLoadBalancer) -> CreateLoadBalancer {
 }
 
 impl ClbCloud for AliyunClb {
-    async fn find_load_balancers_by_tag(&self, key: &str, value: &str) -> CloudResult<Vec<LoadBalancerSummary>> {
+    async fn find_load_balancers_by_tag(&self, key: &str, value: &str) -> CloudResult<Vec<ObservedLoadBalancer>> {
         let request = DescribeLoadBalancers { tags: vec![ResourceTag::new(key, value)], ..Default::default() };
-        let found = self.client.collect_pages(request).await.map_err(cloud_error("DescribeLoadBalancers"))?;
-        Ok(summaries(found))
+        self.list_load_balancers(request).await
     }
 
-    async fn find_load_balancers_by_name(&self, name: &str) -> CloudResult<Vec<LoadBalancerSummary>> {
+    async fn find_load_balancers_by_name(&self, name: &str) -> CloudResult<Vec<ObservedLoadBalancer>> {
         let request = DescribeLoadBalancers { load_balancer_name: Some(name.to_owned()), ..Default::default() };
-        let found = self.client.collect_pages(request).await.map_err(cloud_error("DescribeLoadBalancers"))?;
         // The name filter may match by prefix; keep exact matches only.
-        Ok(summaries(found).into_iter().filter(|lb| lb.name == name).collect())
+        Ok(self.list_load_balancers(request).await?.into_iter().filter(|lb| lb.name == name).collect())
     }
 
     async fn describe_load_balancer(&self, id: &str) -> CloudResult<Option<ObservedLoadBalancer>> {
-        let attribute = match self.client.call(&DescribeLoadBalancerAttribute::new(id)).await {
-            Ok(a) => a,
-            Err(e) if e.is_not_found() => return Ok(None),
-            Err(e) => return Err(cloud_error("DescribeLoadBalancerAttribute")(e)),
-        };
-        let tags = self
-            .client
-            .collect_next_token(ListTagResources::instance(id))
-            .await
-            .map_err(cloud_error("ListTagResources"))?
-            .into_iter()
-            .filter(|t| t.resource_id == id)
-            .map(|t| Tag::new(t.tag_key, t.tag_value))
-            .collect();
-        Ok(Some(observed_load_balancer(attribute.load_balancer, tags)))
+        if id.is_empty() {
+            // An empty ID filter would list every load balancer of the region.
+            return Ok(None);
+        }
+        let request = DescribeLoadBalancers { load_balancer_ids: vec![id.to_owned()], ..Default::default() };
+        Ok(self.list_load_balancers(request).await?.into_iter().find(|lb| lb.id == id))
     }
 
     async fn describe_listeners(&self, load_balancer_id: &str) -> CloudResult<Vec<ObservedListener>> {
@@ -671,12 +570,13 @@ impl ClbCloud for AliyunClb {
         self.client.call(&request).await.map(drop).map_err(cloud_error("DeleteLoadBalancerListener"))
     }
 
-    async fn create_vserver_group(&self, load_balancer_id: &str, name: &str) -> CloudResult<String> {
-        let request = CreateVServerGroup {
-            load_balancer_id: load_balancer_id.to_owned(),
-            vserver_group_name: Some(name.to_owned()),
-            ..Default::default()
-        };
+    async fn create_vserver_group(
+        &self,
+        load_balancer_id: &str,
+        name: &str,
+        backends: &[Backend],
+    ) -> CloudResult<String> {
+        let request = group_request(load_balancer_id, name, backends);
         let response = self.client.call(&request).await.map_err(cloud_error("CreateVServerGroup"))?;
         Ok(response.vserver_group_id)
     }
@@ -844,7 +744,7 @@ impl ClbCloud for AliyunClb {
 mod tests {
     use aliyun_api::{
         ApiRequest as _, Params,
-        slb::{HealthCheckType, ListenerStatus, Scheduler},
+        slb::{AclType, HealthCheckMethod, HealthCheckType, ListenerStatus, Scheduler, StickySessionType},
     };
 
     use super::*;
@@ -924,6 +824,20 @@ mod tests {
     }
 
     #[test]
+    fn groups_are_created_with_their_first_backends() {
+        let b = Backend::ecs("i-1", 30080, 100, "k8s/30080/web/default/c1");
+        let got: std::collections::BTreeMap<String, String> =
+            params(&group_request("lb-1", "k8s/30080/web/default/c1", &[b])).into_iter().collect();
+        assert_eq!(got["VServerGroupName"], "k8s/30080/web/default/c1");
+        assert_eq!(
+            got["BackendServers"],
+            r#"[{"ServerId":"i-1","Weight":"100","Type":"ecs","Port":"30080","Description":"k8s/30080/web/default/c1"}]"#
+        );
+        let empty = params(&group_request("lb-1", "g", &[]));
+        assert!(!empty.iter().any(|(k, _)| k == "BackendServers"), "{empty:?}");
+    }
+
+    #[test]
     fn https_listeners_are_created_with_certificate_defaults_and_acl() {
         let listener = NewListener {
             port: 443,
@@ -983,5 +897,118 @@ mod tests {
         assert_eq!((s.cookie_timeout, s.idle_timeout), (Some(1800), Some(15)));
         assert_eq!(s.x_forwarded_for_proto, Some(OnOff::On));
         assert_eq!((s.acl_status, s.acl_id.as_deref()), (Some(OnOff::On), Some("acl-1")));
+    }
+    /// Every managed setting set, to see which reach the wire under which name.
+    fn every_setting() -> ListenerSettings {
+        ListenerSettings {
+            scheduler: Some(Scheduler::Wrr),
+            persistence_timeout: Some(10),
+            established_timeout: Some(500),
+            health_check_switch: Some(OnOff::On),
+            health_check_type: Some(HealthCheckType::Http),
+            health_check_uri: Some("/ready".into()),
+            health_check_domain: Some("example.com".into()),
+            health_check_http_code: Some("http_2xx".into()),
+            health_check_connect_port: Some(8080),
+            health_check_connect_timeout: Some(4),
+            health_check_interval: Some(6),
+            healthy_threshold: Some(4),
+            unhealthy_threshold: Some(5),
+            connection_drain: Some(OnOff::On),
+            connection_drain_timeout: Some(30),
+            proxy_protocol_v2: Some(true),
+            acl_status: Some(OnOff::On),
+            acl_id: Some("acl-9".into()),
+            acl_type: Some(AclType::Black),
+            health_check_method: Some(HealthCheckMethod::Get),
+            health_check_timeout: Some(7),
+            sticky_session: Some(OnOff::On),
+            sticky_session_type: Some(StickySessionType::Server),
+            cookie: Some("SID".into()),
+            cookie_timeout: Some(99),
+            x_forwarded_for_proto: Some(OnOff::On),
+            x_forwarded_for_slb_port: Some(OnOff::Off),
+            x_forwarded_for_client_src_port: Some(OnOff::On),
+            idle_timeout: Some(11),
+            request_timeout: Some(22),
+            server_certificate_id: Some("cert-1".into()),
+            tls_cipher_policy: Some("tls_cipher_policy_1_2".into()),
+            enable_http2: Some(OnOff::Off),
+            forward_port: Some(443),
+        }
+    }
+
+    /// The parameter names of a request, in wire order.
+    fn names<R: aliyun_api::ApiRequest>(r: &R) -> String {
+        params(r).into_iter().map(|(k, _)| k).collect::<Vec<_>>().join(" ")
+    }
+
+    #[test]
+    fn one_mapping_sends_each_protocol_its_own_attributes_under_its_names() {
+        let new = |protocol| NewListener {
+            port: 80,
+            protocol,
+            vserver_group_id: "rsp-1".into(),
+            description: "k8s/80/web/default/c1".into(),
+            settings: every_setting(),
+        };
+        let change = |protocol| ListenerChange {
+            port: 80,
+            protocol,
+            vserver_group_id: Some("rsp-2".into()),
+            description: Some("k8s/80/web/default/c1".into()),
+            settings: every_setting(),
+        };
+        let (tcp, udp, http, https) =
+            (ListenerProtocol::Tcp, ListenerProtocol::Udp, ListenerProtocol::Http, ListenerProtocol::Https);
+        let got = [
+            names(&tcp_create("lb-1", &new(tcp.clone()))),
+            names(&tcp_set("lb-1", &change(tcp))),
+            names(&udp_create("lb-1", &new(udp.clone()))),
+            names(&udp_set("lb-1", &change(udp))),
+            names(&http_create("lb-1", &new(http.clone()))),
+            names(&http_set("lb-1", &change(http))),
+            names(&https_create("lb-1", &new(https.clone()))),
+            names(&https_set("lb-1", &change(https))),
+        ];
+        let want = [
+            "AclId AclStatus AclType Bandwidth ConnectionDrain ConnectionDrainTimeout Description EstablishedTimeout \
+             HealthCheckConnectPort HealthCheckConnectTimeout HealthCheckDomain HealthCheckHttpCode HealthCheckSwitch \
+             HealthCheckType HealthCheckURI HealthyThreshold ListenerPort LoadBalancerId PersistenceTimeout \
+             ProxyProtocolV2Enabled Scheduler UnhealthyThreshold VServerGroupId healthCheckInterval",
+            "AclId AclStatus AclType ConnectionDrain ConnectionDrainTimeout Description EstablishedTimeout \
+             HealthCheckConnectPort HealthCheckConnectTimeout HealthCheckDomain HealthCheckHttpCode HealthCheckInterval \
+             HealthCheckSwitch HealthCheckType HealthCheckURI HealthyThreshold ListenerPort LoadBalancerId \
+             PersistenceTimeout ProxyProtocolV2Enabled Scheduler UnhealthyThreshold VServerGroup VServerGroupId",
+            "AclId AclStatus AclType Bandwidth Description HealthCheckConnectPort HealthCheckConnectTimeout \
+             HealthCheckSwitch HealthyThreshold ListenerPort LoadBalancerId ProxyProtocolV2Enabled Scheduler \
+             UnhealthyThreshold VServerGroupId healthCheckInterval",
+            "AclId AclStatus AclType Description HealthCheckConnectPort HealthCheckConnectTimeout HealthCheckInterval \
+             HealthCheckSwitch HealthyThreshold ListenerPort LoadBalancerId ProxyProtocolV2Enabled Scheduler \
+             UnhealthyThreshold VServerGroup VServerGroupId",
+            "AclId AclStatus AclType Cookie CookieTimeout Description ForwardPort HealthCheck HealthCheckConnectPort \
+             HealthCheckDomain HealthCheckHttpCode HealthCheckInterval HealthCheckMethod HealthCheckTimeout \
+             HealthCheckURI HealthyThreshold IdleTimeout ListenerForward ListenerPort LoadBalancerId RequestTimeout \
+             Scheduler StickySession StickySessionType UnhealthyThreshold VServerGroupId XForwardedFor_ClientSrcPort \
+             XForwardedFor_SLBPORT XForwardedFor_proto",
+            "AclId AclStatus AclType Cookie CookieTimeout Description HealthCheck HealthCheckConnectPort \
+             HealthCheckDomain HealthCheckHttpCode HealthCheckInterval HealthCheckMethod HealthCheckTimeout \
+             HealthCheckURI HealthyThreshold IdleTimeout ListenerPort LoadBalancerId RequestTimeout Scheduler \
+             StickySession StickySessionType UnhealthyThreshold VServerGroup VServerGroupId \
+             XForwardedFor_ClientSrcPort XForwardedFor_SLBPORT XForwardedFor_proto",
+            "AclId AclStatus AclType Bandwidth Cookie CookieTimeout Description EnableHttp2 HealthCheck \
+             HealthCheckConnectPort HealthCheckDomain HealthCheckHttpCode HealthCheckInterval HealthCheckMethod \
+             HealthCheckTimeout HealthCheckURI HealthyThreshold IdleTimeout ListenerPort LoadBalancerId \
+             RequestTimeout Scheduler ServerCertificateId StickySession StickySessionType TLSCipherPolicy \
+             UnhealthyThreshold VServerGroupId XForwardedFor_ClientSrcPort XForwardedFor_SLBPORT XForwardedFor_proto",
+            "AclId AclStatus AclType Cookie CookieTimeout Description EnableHttp2 HealthCheck HealthCheckConnectPort \
+             HealthCheckDomain HealthCheckHttpCode HealthCheckInterval HealthCheckMethod HealthCheckTimeout \
+             HealthCheckURI HealthyThreshold IdleTimeout ListenerPort LoadBalancerId RequestTimeout Scheduler \
+             ServerCertificateId StickySession StickySessionType TLSCipherPolicy UnhealthyThreshold VServerGroup \
+             VServerGroupId XForwardedFor_ClientSrcPort XForwardedFor_SLBPORT XForwardedFor_proto",
+        ];
+        for (got, want) in got.iter().zip(want) {
+            assert_eq!(got, want);
+        }
     }
 }

@@ -10,8 +10,8 @@ use tracing::{info, warn};
 
 use crate::{
     cloud::{
-        CODE_ACL_IN_USE, CODE_BACKEND_OVER_LIMIT, CODE_VSWITCH_NO_IP, ClbCloud, CloudError, CreatedLoadBalancer,
-        ListenerChange, ListenerSettings, NEW_ACL, NewListener,
+        Backend, CODE_ACL_IN_USE, CODE_BACKEND_OVER_LIMIT, CODE_VSWITCH_NO_IP, ClbCloud, CloudError,
+        CreatedLoadBalancer, ListenerChange, ListenerSettings, NEW_ACL, NewListener,
     },
     metrics::ClbMetrics,
     model::OwnedAclSpec,
@@ -193,8 +193,8 @@ impl<'a, C: ClbCloud> Executor<'a, C> {
             ClbOp::ModifyInternetSpec { charge_type, bandwidth } => {
                 cloud.modify_internet_spec(&lb, charge_type.clone(), *bandwidth).await
             }
-            ClbOp::CreateVServerGroup(key) => {
-                let id = cloud.create_vserver_group(&lb, &key.to_string()).await.map_err(failed)?;
+            ClbOp::CreateVServerGroup { key, backends } => {
+                let id = self.create_group(run, &lb, key, backends).await.map_err(failed)?;
                 run.created_groups.insert(key.clone(), id);
                 Ok(())
             }
@@ -240,6 +240,28 @@ impl<'a, C: ClbCloud> Executor<'a, C> {
             | ClbOp::DeleteAcl(_) => Ok(()),
         };
         result.map_err(failed)
+    }
+
+    /// Creates a group with its first backends; when they would exceed the backend quota, creates it empty and
+    /// defers them (like a refused add) until the plan's removals have run.
+    async fn create_group(
+        &self,
+        run: &mut Run,
+        load_balancer_id: &str,
+        key: &VServerGroupKey,
+        backends: &[Backend],
+    ) -> Result<String, CloudError> {
+        let name = key.to_string();
+        match self.cloud.create_vserver_group(load_balancer_id, &name, backends).await {
+            Err(e) if e.has_code(CODE_BACKEND_OVER_LIMIT) && !backends.is_empty() => {
+                warn!(group = %name, error = %e, "backend quota reached; creating the group empty, adding after removals");
+                let id = self.cloud.create_vserver_group(load_balancer_id, &name, &[]).await?;
+                let group = GroupRef::New(key.clone());
+                run.deferred_adds.push(ClbOp::AddBackends { group, backends: backends.to_vec() });
+                Ok(id)
+            }
+            other => other,
+        }
     }
 
     /// Finds the Service's access control list by name (or creates it) and makes its entries the wanted ones.
@@ -311,7 +333,7 @@ mod tests {
         mock::MockClbCloud,
         model::tests::{annotate, desired, nodes, service},
         naming::ServiceOwner,
-        observe::{LoadBalancerLookup, ObserveScope, observe},
+        observe::{FoundBy, LoadBalancerLookup, NameFallback, ObserveScope, find_load_balancer_with, observe},
         plan::{CleanupMode, plan_cleanup, plan_ensure},
         testutil::{go_ccm_state, seeded_mock},
     };
@@ -322,16 +344,10 @@ mod tests {
         let d = desired(&service(), &nodes(&["a", "b"]));
         let plan = plan_ensure(&d, None).unwrap();
         let outcome = Executor::new(&mock).apply(&plan, "token-1").await.unwrap();
-        assert_eq!(outcome.applied, 5);
+        assert_eq!(outcome.applied, 4);
         assert_eq!(
             mock.write_actions(),
-            [
-                "CreateLoadBalancer",
-                "CreateVServerGroup",
-                "AddVServerGroupBackendServers",
-                "CreateLoadBalancerListener",
-                "StartLoadBalancerListener"
-            ]
+            ["CreateLoadBalancer", "CreateVServerGroup", "CreateLoadBalancerListener", "StartLoadBalancerListener"]
         );
         let id = outcome.load_balancer_id.unwrap();
         let lb = mock.load_balancer(&id).unwrap();
@@ -347,6 +363,74 @@ mod tests {
             (group_id.as_str(), Some(ListenerStatus::Running))
         );
         assert_eq!(listener.description, "k8s/80/web/default/c1");
+    }
+
+    #[tokio::test]
+    async fn a_new_service_costs_one_listing_and_no_backend_add() {
+        let mock = MockClbCloud::new();
+        let d = desired(&service(), &nodes(&["a", "b", "c"]));
+        let lookup = LoadBalancerLookup { reuse_id: None, default_name: d.load_balancer.default_name.clone() };
+        let found = find_load_balancer_with(&mock, &lookup, NameFallback::Skip).await.unwrap();
+        assert!(found.is_none());
+        let plan = plan_ensure(&d, None).unwrap();
+        Executor::new(&mock).apply(&plan, "t").await.unwrap();
+        let actions: Vec<&str> = mock.calls().iter().map(|c| c.action).collect();
+        assert_eq!(
+            actions,
+            [
+                "DescribeLoadBalancers",
+                "CreateLoadBalancer",
+                "CreateVServerGroup",
+                "CreateLoadBalancerListener",
+                "StartLoadBalancerListener"
+            ]
+        );
+        let lb = mock.load_balancer_ids().remove(0);
+        let group = mock.groups_of(&lb).into_values().next().unwrap();
+        assert_eq!(group.backends, d.vserver_groups[0].backends);
+
+        // The next look-up finds it by its tag in one listing, attributes and tags included.
+        mock.clear_calls();
+        let (found, by) = find_load_balancer_with(&mock, &lookup, NameFallback::Skip).await.unwrap().unwrap();
+        assert_eq!((found.id.as_str(), by), (lb.as_str(), FoundBy::Tag));
+        assert_eq!(found.delete_protection, Some(OnOff::On));
+        assert_eq!(found.tags.get("kubernetes.do.not.delete"), Some(&d.load_balancer.default_name));
+        assert_eq!(mock.calls().iter().map(|c| c.action).collect::<Vec<_>>(), ["DescribeLoadBalancers"]);
+    }
+
+    #[tokio::test]
+    async fn a_new_group_over_the_backend_quota_is_created_empty_and_filled_after_removals() {
+        let before = desired(&service(), &nodes(&["a"]));
+        let (mock, lb) = seeded_mock(&go_ccm_state(&before));
+        let mut s = service();
+        s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].node_port = Some(30081);
+        let after = desired(&s, &nodes(&["a"]));
+        let observed = observe(
+            &mock,
+            &LoadBalancerLookup { reuse_id: None, default_name: after.load_balancer.default_name.clone() },
+            &after.owner,
+            ObserveScope::Full,
+        )
+        .await
+        .unwrap();
+        let plan = plan_ensure(&after, observed.as_ref()).unwrap();
+        mock.clear_calls();
+        mock.fail_next("CreateVServerGroup", "InstanceBackendServerNumberOverLimit", "quota");
+        Executor::new(&mock).apply(&plan, "t").await.unwrap();
+        assert_eq!(
+            mock.write_actions(),
+            [
+                "CreateVServerGroup",
+                "CreateVServerGroup",
+                "SetLoadBalancerListenerAttribute",
+                "DeleteVServerGroup",
+                "AddVServerGroupBackendServers"
+            ]
+        );
+        let groups = mock.groups_of(&lb);
+        let group = groups.values().find(|g| g.name == "k8s/30081/web/default/c1").unwrap();
+        assert_eq!(group.backends, after.vserver_groups[0].backends);
+        assert_eq!(groups.len(), 1, "the old group is gone: {groups:?}");
     }
 
     #[tokio::test]

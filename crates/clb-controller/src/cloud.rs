@@ -51,15 +51,6 @@ impl CloudError {
 /// Result of a cloud operation.
 pub type CloudResult<T> = Result<T, CloudError>;
 
-/// A load balancer as a listing shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LoadBalancerSummary {
-    /// `lb-…`.
-    pub id: String,
-    /// Name.
-    pub name: String,
-}
-
 /// A load balancer's attributes and tags.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ObservedLoadBalancer {
@@ -423,20 +414,21 @@ pub struct ListenerChange {
 
 /// The CLB operations the service controller needs. Every method is one API call (listings may page).
 pub trait ClbCloud: Send + Sync + 'static {
-    /// Load balancers carrying tag `key=value`.
+    /// Load balancers carrying tag `key=value`, with their attributes and tags: the listing
+    /// (`DescribeLoadBalancers`) carries them all, so finding a load balancer takes no second call.
     fn find_load_balancers_by_tag(
         &self,
         key: &str,
         value: &str,
-    ) -> impl Future<Output = CloudResult<Vec<LoadBalancerSummary>>> + Send;
+    ) -> impl Future<Output = CloudResult<Vec<ObservedLoadBalancer>>> + Send;
 
-    /// Load balancers named `name`.
+    /// Load balancers named `name`, with their attributes and tags (as [`ClbCloud::find_load_balancers_by_tag`]).
     fn find_load_balancers_by_name(
         &self,
         name: &str,
-    ) -> impl Future<Output = CloudResult<Vec<LoadBalancerSummary>>> + Send;
+    ) -> impl Future<Output = CloudResult<Vec<ObservedLoadBalancer>>> + Send;
 
-    /// Attributes and tags of a load balancer; `None` if it does not exist.
+    /// Attributes and tags of a load balancer (one listing filtered by ID); `None` if it does not exist.
     fn describe_load_balancer(
         &self,
         id: &str,
@@ -535,11 +527,13 @@ pub trait ClbCloud: Send + Sync + 'static {
         protocol: &ListenerProtocol,
     ) -> impl Future<Output = CloudResult<()>> + Send;
 
-    /// Creates an empty vServer group; returns its ID.
+    /// Creates a vServer group with its first backends (at most [`aliyun_api::slb::MAX_BACKENDS_PER_CALL`],
+    /// possibly none: the call takes them like an add, saving one); returns its ID.
     fn create_vserver_group(
         &self,
         load_balancer_id: &str,
         name: &str,
+        backends: &[Backend],
     ) -> impl Future<Output = CloudResult<String>> + Send;
 
     /// Deletes a vServer group (no listener may use it).

@@ -16,8 +16,8 @@ use aliyun_api::{
 
 use crate::cloud::{
     Backend, CODE_ACL_IN_USE, CODE_VSWITCH_NO_IP, ClbCloud, CloudError, CloudResult, CreatedLoadBalancer,
-    ListenerChange, LoadBalancerSummary, NewListener, NewLoadBalancer, ObservedAcl, ObservedDomainExtension,
-    ObservedListener, ObservedLoadBalancer, VServerGroupSummary,
+    ListenerChange, NewListener, NewLoadBalancer, ObservedAcl, ObservedDomainExtension, ObservedListener,
+    ObservedLoadBalancer, VServerGroupSummary,
 };
 
 /// One recorded call.
@@ -252,28 +252,28 @@ impl MockClbCloud {
 }
 
 impl ClbCloud for MockClbCloud {
-    async fn find_load_balancers_by_tag(&self, key: &str, value: &str) -> CloudResult<Vec<LoadBalancerSummary>> {
+    async fn find_load_balancers_by_tag(&self, key: &str, value: &str) -> CloudResult<Vec<ObservedLoadBalancer>> {
         let state = self.record("DescribeLoadBalancers", format!("tag {key}={value}"))?;
         Ok(state
             .load_balancers
             .values()
             .filter(|lb| lb.attributes.tags.get(key).map(String::as_str) == Some(value))
-            .map(|lb| LoadBalancerSummary { id: lb.attributes.id.clone(), name: lb.attributes.name.clone() })
+            .map(|lb| lb.attributes.clone())
             .collect())
     }
 
-    async fn find_load_balancers_by_name(&self, name: &str) -> CloudResult<Vec<LoadBalancerSummary>> {
+    async fn find_load_balancers_by_name(&self, name: &str) -> CloudResult<Vec<ObservedLoadBalancer>> {
         let state = self.record("DescribeLoadBalancers", format!("name {name}"))?;
         Ok(state
             .load_balancers
             .values()
             .filter(|lb| lb.attributes.name == name)
-            .map(|lb| LoadBalancerSummary { id: lb.attributes.id.clone(), name: lb.attributes.name.clone() })
+            .map(|lb| lb.attributes.clone())
             .collect())
     }
 
     async fn describe_load_balancer(&self, id: &str) -> CloudResult<Option<ObservedLoadBalancer>> {
-        let state = self.record("DescribeLoadBalancerAttribute", id.to_owned())?;
+        let state = self.record("DescribeLoadBalancers", format!("id {id}"))?;
         Ok(state.load_balancers.get(id).map(|lb| lb.attributes.clone()))
     }
 
@@ -500,13 +500,29 @@ impl ClbCloud for MockClbCloud {
         Ok(())
     }
 
-    async fn create_vserver_group(&self, load_balancer_id: &str, name: &str) -> CloudResult<String> {
-        let mut state = self.record("CreateVServerGroup", format!("{load_balancer_id} {name}"))?;
-        state.lb("CreateVServerGroup", load_balancer_id)?;
+    async fn create_vserver_group(
+        &self,
+        load_balancer_id: &str,
+        name: &str,
+        backends: &[Backend],
+    ) -> CloudResult<String> {
+        const OP: &str = "CreateVServerGroup";
+        let mut state = self.record(OP, format!("{load_balancer_id} {name} [{}]", list(backends)))?;
+        state.lb(OP, load_balancer_id)?;
+        // Like an add, except that no backend at all is fine.
+        if !backends.is_empty() {
+            check_batch(OP, backends)?;
+        }
+        let mut members: Vec<Backend> = Vec::new();
+        for b in backends {
+            if !members.iter().any(|have| have.identity() == b.identity()) {
+                members.push(b.clone());
+            }
+        }
         let id = format!("rsp-mock{}", state.next());
         state.groups.insert(
             id.clone(),
-            MockGroup { load_balancer_id: load_balancer_id.to_owned(), name: name.to_owned(), backends: Vec::new() },
+            MockGroup { load_balancer_id: load_balancer_id.to_owned(), name: name.to_owned(), backends: members },
         );
         Ok(id)
     }

@@ -124,8 +124,14 @@ pub enum ClbOp {
         /// Bandwidth.
         bandwidth: Option<u32>,
     },
-    /// Create an empty vServer group.
-    CreateVServerGroup(VServerGroupKey),
+    /// Create a vServer group with its first batch of backends (the API takes them in the creation; any
+    /// further batches follow as [`ClbOp::AddBackends`]).
+    CreateVServerGroup {
+        /// The group (its name).
+        key: VServerGroupKey,
+        /// Its first backends: at most one batch, possibly none.
+        backends: Vec<Backend>,
+    },
     /// Add backends (one batch).
     AddBackends {
         /// Group.
@@ -238,7 +244,7 @@ impl ClbOp {
             ClbOp::ModifyInstanceChargeType { .. } => "ModifyLoadBalancerInstanceChargeType",
             ClbOp::ModifyInstanceSpec(_) => "ModifyLoadBalancerInstanceSpec",
             ClbOp::ModifyInternetSpec { .. } => "ModifyLoadBalancerInternetSpec",
-            ClbOp::CreateVServerGroup(_) => "CreateVServerGroup",
+            ClbOp::CreateVServerGroup { .. } => "CreateVServerGroup",
             ClbOp::AddBackends { .. } => "AddVServerGroupBackendServers",
             ClbOp::SetBackends { .. } => "SetVServerGroupAttribute",
             ClbOp::RemoveBackends { .. } => "RemoveVServerGroupBackendServers",
@@ -297,7 +303,12 @@ impl fmt::Display for ClbOp {
                 let bw = bandwidth.map_or("unchanged".to_owned(), |b| format!("{b} Mbit/s"));
                 write!(f, "change internet charge type {charge}, bandwidth {bw}")
             }
-            ClbOp::CreateVServerGroup(key) => write!(f, "create vserver group {key}"),
+            ClbOp::CreateVServerGroup { key, backends } if backends.is_empty() => {
+                write!(f, "create vserver group {key}")
+            }
+            ClbOp::CreateVServerGroup { key, backends } => {
+                write!(f, "create vserver group {key} with {}", list(backends))
+            }
             ClbOp::AddBackends { group, backends } => write!(f, "add to {group}: {}", list(backends)),
             ClbOp::SetBackends { group, backends } => write!(f, "update in {group}: {}", list(backends)),
             ClbOp::RemoveBackends { group, backends } => write!(f, "remove from {group}: {}", list(backends)),
@@ -588,10 +599,10 @@ fn plan_creation(desired: &DesiredClb) -> Result<ClbPlan, PlanError> {
     let mut ops = vec![ClbOp::CreateLoadBalancer(Box::new(creation))];
     let mut refs = BTreeMap::new();
     for group in &desired.vserver_groups {
-        let r = GroupRef::New(group.key.clone());
-        ops.push(ClbOp::CreateVServerGroup(group.key.clone()));
-        ops.extend(batches(&group.backends, |b| ClbOp::AddBackends { group: r.clone(), backends: b }));
-        refs.insert(group.key.clone(), r);
+        let (create, adds) = group_creation(group);
+        ops.push(create);
+        ops.extend(adds);
+        refs.insert(group.key.clone(), GroupRef::New(group.key.clone()));
     }
     if let Some(acl) = &desired.owned_acl {
         ops.push(ClbOp::EnsureAcl(Box::new(acl.clone())));
@@ -786,10 +797,10 @@ fn plan_groups(
                 plan.refs.insert(group.key.clone(), r);
             }
             None => {
-                let r = GroupRef::New(group.key.clone());
-                creates.push(ClbOp::CreateVServerGroup(group.key.clone()));
-                backend_ops.extend(batches(&group.backends, |b| ClbOp::AddBackends { group: r.clone(), backends: b }));
-                plan.refs.insert(group.key.clone(), r);
+                let (create, adds) = group_creation(group);
+                creates.push(create);
+                backend_ops.extend(adds);
+                plan.refs.insert(group.key.clone(), GroupRef::New(group.key.clone()));
             }
         }
     }
@@ -836,6 +847,15 @@ fn diff_backends(
     ops.extend(batches(&set, |b| ClbOp::SetBackends { group: group.clone(), backends: b }));
     ops.extend(batches(&remove, |b| ClbOp::RemoveBackends { group: group.clone(), backends: b }));
     ops
+}
+
+/// Creation of a group carrying its first batch of backends, and the adds of the other batches: one call fewer
+/// per new group than creating it empty.
+fn group_creation(group: &VServerGroupSpec) -> (ClbOp, Vec<ClbOp>) {
+    let (first, rest) = group.backends.split_at(group.backends.len().min(MAX_BACKENDS_PER_CALL));
+    let r = GroupRef::New(group.key.clone());
+    let create = ClbOp::CreateVServerGroup { key: group.key.clone(), backends: first.to_vec() };
+    (create, batches(rest, |b| ClbOp::AddBackends { group: r.clone(), backends: b }))
 }
 
 fn batches(backends: &[Backend], op: impl Fn(Vec<Backend>) -> ClbOp) -> Vec<ClbOp> {

@@ -24,14 +24,11 @@ fn from_scratch_creates_load_balancer_group_backends_and_listener_with_go_defaul
     let plan = plan_ensure(&d, None).unwrap();
     assert_eq!(
         actions(&plan),
-        [
-            "CreateLoadBalancer",
-            "CreateVServerGroup",
-            "AddVServerGroupBackendServers",
-            "CreateLoadBalancerListener",
-            "StartLoadBalancerListener"
-        ]
+        ["CreateLoadBalancer", "CreateVServerGroup", "CreateLoadBalancerListener", "StartLoadBalancerListener"]
     );
+    let ClbOp::CreateVServerGroup { key, backends } = &plan.ops[1] else { panic!() };
+    assert_eq!(key.to_string(), "k8s/30080/web/default/c1");
+    assert_eq!(backends, &d.vserver_groups[0].backends, "the backends travel in the creation");
     let ClbOp::CreateLoadBalancer(c) = &plan.ops[0] else { panic!() };
     let r = &c.request;
     assert_eq!(r.name, "a5e1b7c0d4f2a4b8e9a310c2d3e4f5a6");
@@ -43,12 +40,13 @@ fn from_scratch_creates_load_balancer_group_backends_and_listener_with_go_defaul
     assert_eq!(r.modification_protection_reason.as_deref(), Some("managed.by.ack"));
     let tags: Vec<(&str, &str)> = r.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
     assert_eq!(tags, [("kubernetes.do.not.delete", "a5e1b7c0d4f2a4b8e9a310c2d3e4f5a6"), ("ack.aliyun.com", "c1")]);
-    let ClbOp::CreateListener(l) = &plan.ops[3] else { panic!() };
+    let ClbOp::CreateListener(l) = &plan.ops[2] else { panic!() };
     assert_eq!(l.description, "k8s/80/web/default/c1");
     assert_eq!(l.settings.scheduler, Some(Scheduler::Rr));
     assert_eq!(l.group, GroupRef::New(d.vserver_groups[0].key.clone()));
     let text = plan.to_string();
-    assert!(text.starts_with("new load balancer: 5 operation(s)"), "{text}");
+    assert!(text.starts_with("new load balancer: 4 operation(s)"), "{text}");
+    assert!(text.contains("create vserver group k8s/30080/web/default/c1 with i-a:30080 weight 100"), "{text}");
     assert!(text.contains("create listener tcp/80 -> new group k8s/30080/web/default/c1"), "{text}");
 }
 
@@ -145,15 +143,46 @@ fn node_port_change_moves_the_listener_to_a_new_group_and_drops_the_old_one() {
     s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].node_port = Some(30081);
     let after = desired(&s, &nodes(&["a"]));
     let plan = plan_ensure(&after, Some(&observed)).unwrap();
-    assert_eq!(
-        actions(&plan),
-        [
-            "CreateVServerGroup",
-            "AddVServerGroupBackendServers",
-            "SetLoadBalancerListenerAttribute",
-            "DeleteVServerGroup"
-        ]
-    );
+    assert_eq!(actions(&plan), ["CreateVServerGroup", "SetLoadBalancerListenerAttribute", "DeleteVServerGroup"]);
+}
+
+#[test]
+fn a_new_group_carries_one_batch_of_backends_and_adds_the_rest() {
+    let names: Vec<String> = (0..45).map(|i| format!("n{i:02}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let d = desired(&service(), &nodes(&names));
+    let plan = plan_ensure(&d, None).unwrap();
+    let sizes: Vec<(&str, usize)> = plan
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            ClbOp::CreateVServerGroup { backends, .. } => Some(("create", backends.len())),
+            ClbOp::AddBackends { group, backends } => {
+                assert_eq!(group, &GroupRef::New(d.vserver_groups[0].key.clone()));
+                Some(("add", backends.len()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(sizes, [("create", 20), ("add", 20), ("add", 5)], "{plan}");
+    let planned: Vec<&Backend> = plan
+        .ops
+        .iter()
+        .flat_map(|op| match op {
+            ClbOp::CreateVServerGroup { backends, .. } | ClbOp::AddBackends { backends, .. } => backends.iter(),
+            _ => [].iter(),
+        })
+        .collect();
+    assert_eq!(planned, d.vserver_groups[0].backends.iter().collect::<Vec<_>>(), "each backend once, in order");
+}
+
+#[test]
+fn a_group_without_backends_is_created_empty() {
+    let d = desired(&service(), &[]);
+    let plan = plan_ensure(&d, None).unwrap();
+    assert!(matches!(&plan.ops[1], ClbOp::CreateVServerGroup { backends, .. } if backends.is_empty()), "{plan}");
+    assert!(!plan.ops.iter().any(|op| matches!(op, ClbOp::AddBackends { .. })), "{plan}");
+    assert!(plan.to_string().contains("create vserver group k8s/30080/web/default/c1\n"), "{plan}");
 }
 
 #[test]

@@ -27,7 +27,10 @@ use crate::{
     metrics::ClbMetrics,
     model::{DesiredClb, build_desired, wants_load_balancer},
     naming::{ServiceOwner, TAG_OWNER, default_load_balancer_name},
-    observe::{LoadBalancerLookup, ObserveError, ObserveScope, ObservedClb, observe, observe_with_groups},
+    observe::{
+        LoadBalancerLookup, NameFallback, ObserveError, ObserveScope, ObservedClb, find_load_balancer,
+        find_load_balancer_with, observe_found,
+    },
     plan::{ClbOp, ClbPlan, CleanupMode, plan_cleanup, plan_ensure},
     service_io::{
         ServiceEvent, ServiceWriter, current_ingress, has_finalizer, has_our_finalizer, ingress_identity, reasons,
@@ -133,7 +136,7 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         let lb_config = ServiceLbConfig::parse(service.metadata.annotations.as_ref())?;
         let mut desired = build_desired(service, &lb_config, nodes, slices, &self.config)?;
         self.resolve_pod_backends(&mut desired).await?;
-        let observed = self.observe_for_ensure(&desired, false).await?;
+        let observed = self.observe_for_ensure(&desired, false, name_fallback(service)).await?;
         Ok(plan_ensure(&desired, observed.as_ref())?)
     }
 
@@ -222,6 +225,8 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         let wanted_ingress = |address: &str| ingress_for(desired, address);
         let memory = lock(&self.synced).get(&uid).cloned();
         let fresh = memory.as_ref().filter(|m| m.at.elapsed() < self.config.resync_period);
+        // Decided before the finalizer is added: it is one of the signs that the Service had a load balancer.
+        let fallback = name_fallback(service);
         if !has_finalizer(service) {
             self.writer
                 .add_finalizer(service)
@@ -229,7 +234,7 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
                 .map_err(|source| Error::Kube { action: "adding finalizer", source })?;
         }
         let backends_only = fresh.is_some_and(|m| m.shape == desired.shape_fingerprint());
-        let observed = self.observe_for_ensure(desired, backends_only).await?;
+        let observed = self.observe_for_ensure(desired, backends_only, fallback).await?;
         let plan = plan_ensure(desired, observed.as_ref())?;
         if desired.has_empty_group() {
             let note = "There are no available nodes for LoadBalancer";
@@ -271,31 +276,34 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
     }
 
     /// Observes for an ensure: backends only when the rest is known to be right, else everything the Service
-    /// owns (also when a backend-only look finds a group missing).
+    /// owns (also when a backend-only look finds a group missing). The load balancer is looked up once.
     async fn observe_for_ensure(
         &self,
         desired: &DesiredClb,
         backends_only: bool,
+        fallback: NameFallback,
     ) -> Result<Option<ObservedClb>, Error> {
         let lookup = LoadBalancerLookup {
             reuse_id: desired.load_balancer.reuse_id().map(str::to_owned),
             default_name: desired.load_balancer.default_name.clone(),
         };
+        let Some((found, by)) = find_load_balancer_with(&self.cloud, &lookup, fallback).await? else {
+            return Ok(None);
+        };
         let extra: Vec<String> = desired.vserver_groups.iter().filter_map(|g| g.existing_id.clone()).collect();
+        let owner = &desired.owner;
         if backends_only {
             let observed =
-                observe_with_groups(&self.cloud, &lookup, &desired.owner, ObserveScope::BackendsOnly, &extra).await?;
-            let complete = observed.as_ref().is_some_and(|o| {
-                desired.vserver_groups.iter().all(|g| match &g.existing_id {
-                    Some(id) => o.vserver_groups.iter().any(|have| have.id == *id),
-                    None => o.group_named(&g.key.to_string()).is_some(),
-                })
+                observe_found(&self.cloud, found.clone(), by, owner, ObserveScope::BackendsOnly, &extra).await?;
+            let complete = desired.vserver_groups.iter().all(|g| match &g.existing_id {
+                Some(id) => observed.vserver_groups.iter().any(|have| have.id == *id),
+                None => observed.group_named(&g.key.to_string()).is_some(),
             });
             if complete {
-                return Ok(observed);
+                return Ok(Some(observed));
             }
         }
-        Ok(observe_with_groups(&self.cloud, &lookup, &desired.owner, ObserveScope::Full, &extra).await?)
+        Ok(Some(observe_found(&self.cloud, found, by, owner, ObserveScope::Full, &extra).await?))
     }
 
     /// Runs a plan, announcing it first unless it only touches backends.
@@ -334,21 +342,23 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
             self.config.cluster_id.clone(),
         );
         if !uid.is_empty()
-            && let Some(observed) = observe(&self.cloud, &lookup, &owner, ObserveScope::Instance).await?
+            && let Some((found, by)) = find_load_balancer(&self.cloud, &lookup).await?
         {
+            let observed = observe_found(&self.cloud, found, by, &owner, ObserveScope::Instance, &[]).await?;
             let mode = cleanup_mode(&lookup, preserve, &observed);
             let observed = match mode {
-                CleanupMode::Release => observe(&self.cloud, &lookup, &owner, ObserveScope::Everything).await?,
-                _ => Some(observed),
-            };
-            if let Some(observed) = observed {
-                let owner_tags = vec![TAG_OWNER.to_owned(), self.config.cluster_tag_key.clone()];
-                let plan = plan_cleanup(&owner, &observed, mode, &owner_tags);
-                self.apply_cleanup(service, &plan).await?;
-                if mode == CleanupMode::Preserve {
-                    let note = format!("Load balancer {} preserved (preserve-lb-on-delete)", observed.load_balancer.id);
-                    self.writer.publish(service, ServiceEvent::warning(reasons::PRESERVED, note)).await;
+                CleanupMode::Release => {
+                    let found = observed.load_balancer;
+                    observe_found(&self.cloud, found, by, &owner, ObserveScope::Everything, &[]).await?
                 }
+                _ => observed,
+            };
+            let owner_tags = vec![TAG_OWNER.to_owned(), self.config.cluster_tag_key.clone()];
+            let plan = plan_cleanup(&owner, &observed, mode, &owner_tags);
+            self.apply_cleanup(service, &plan).await?;
+            if mode == CleanupMode::Preserve {
+                let note = format!("Load balancer {} preserved (preserve-lb-on-delete)", observed.load_balancer.id);
+                self.writer.publish(service, ServiceEvent::warning(reasons::PRESERVED, note)).await;
             }
         }
         if !uid.is_empty() && !preserve {
@@ -420,6 +430,13 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
             })
             .clone()
     }
+}
+
+/// Whether the look-up may fall back to the default name: only for a Service that may have had a load balancer
+/// before the owner tag existed (it carries the finalizer or publishes an ingress). A new Service's load balancer
+/// can only have been created, tagged, by a controller, so one listing by tag settles it.
+fn name_fallback(service: &Service) -> NameFallback {
+    if has_finalizer(service) || !current_ingress(service).is_empty() { NameFallback::Try } else { NameFallback::Skip }
 }
 
 /// The ingress to publish: the hostname annotation, else the address.

@@ -289,7 +289,7 @@ async fn dry_run_reads_but_never_writes() {
     let mock = MockClbCloud::new();
     let r = reconciler(&mock);
     let plan = r.dry_run(&service(), &nodes(&["a"]), &[]).await.unwrap();
-    assert_eq!(plan.ops.len(), 5);
+    assert_eq!(plan.ops.len(), 4);
     assert!(mock.write_actions().is_empty());
     assert!(r.writer().take().is_empty());
 }
@@ -583,4 +583,29 @@ async fn pods_on_virtual_kubelet_nodes_join_node_backends_and_unchanged_pods_cos
     let again = r.reconcile(&svc, &all, &slices).await.unwrap();
     assert_eq!(again, Outcome::Cached);
     assert!(mock.calls().is_empty(), "{:?}", mock.calls());
+}
+
+#[tokio::test]
+async fn a_new_service_is_looked_up_once_and_its_groups_created_with_their_backends() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc = service();
+    sync(&r, &mut svc, &nodes(&["a", "b"])).await.0.unwrap();
+    let actions: Vec<&str> = mock.calls().iter().map(|c| c.action).collect();
+    assert_eq!(
+        actions,
+        [
+            "DescribeLoadBalancers",
+            "CreateLoadBalancer",
+            "CreateVServerGroup",
+            "CreateLoadBalancerListener",
+            "StartLoadBalancerListener"
+        ]
+    );
+    // A full sync later finds it by its tag, in one listing.
+    mock.clear_calls();
+    r.forget(&svc);
+    sync(&r, &mut svc, &nodes(&["a", "b"])).await.0.unwrap();
+    let lookups = mock.calls().iter().filter(|c| c.action == "DescribeLoadBalancers").count();
+    assert_eq!(lookups, 1, "found by its tag: {:?}", mock.calls());
 }

@@ -27,12 +27,6 @@ fn on_off(p: &mut Params, name: &str, value: Option<&OnOff>) {
     p.opt_str(name, value.map(OnOff::as_str));
 }
 
-/// The access-control parameters every listener action shares.
-fn acl_params(p: &mut Params, status: Option<&OnOff>, id: Option<&str>, acl_type: Option<&AclType>) {
-    on_off(p, "AclStatus", status);
-    p.opt_str("AclId", id).opt_str("AclType", acl_type.map(AclType::as_str));
-}
-
 /// The `X-Forwarded-*` header switches of HTTP and HTTPS listeners, in requests and responses.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
@@ -68,483 +62,161 @@ impl XForwardedFor {
     }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// TCP
+/// The listener a request is for, which decides the names and the subset of [`ListenerAttributes`] it sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tcp,
+    Udp,
+    Http,
+    Https,
+}
 
-/// Creates a TCP listener (`CreateLoadBalancerTCPListener`). Listeners are created stopped: start them with
-/// [`StartLoadBalancerListener`].
+impl Kind {
+    fn layer4(self) -> bool {
+        matches!(self, Kind::Tcp | Kind::Udp)
+    }
+}
+
+/// Whether a request creates the listener or changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
+    Set,
+}
+
+/// The scheduling, health-check, session, timeout and access-control attributes shared by the create and set
+/// actions of every listener protocol: one value serves all eight. Each action sends the fields its protocol has,
+/// under the names it takes (see the module docs), and never the others: `health_check_req` on a TCP listener,
+/// say, is not sent. `None` sends nothing, except where creation requires a value (below).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CreateLoadBalancerTcpListener {
-    /// `LoadBalancerId`.
-    pub load_balancer_id: String,
-    /// `ListenerPort`: the frontend port.
-    pub listener_port: u16,
-    /// `Bandwidth` (required): Mbit/s, or -1 for unlimited; `None` sends [`UNLIMITED_BANDWIDTH`].
-    pub bandwidth: Option<i32>,
-    /// `BackendServerPort`: required unless `vserver_group_id` is set.
-    pub backend_server_port: Option<u16>,
-    /// `VServerGroupId`.
-    pub vserver_group_id: Option<String>,
-    /// `MasterSlaveServerGroupId`.
-    pub master_slave_server_group_id: Option<String>,
+pub struct ListenerAttributes {
     /// `Scheduler`.
     pub scheduler: Option<Scheduler>,
-    /// `PersistenceTimeout` (0–3600 s; 0 turns session persistence off).
-    pub persistence_timeout: Option<u32>,
-    /// `EstablishedTimeout` (10–900 s).
-    pub established_timeout: Option<u32>,
-    /// `HealthCheckSwitch`.
-    pub health_check_switch: Option<OnOff>,
-    /// `HealthCheckType`: `tcp` or `http`.
+    /// `HealthCheckSwitch` (TCP, UDP) or `HealthCheck` (HTTP, HTTPS: required at creation, `off` when `None` as
+    /// the incumbent CCM does).
+    pub health_check: Option<OnOff>,
+    /// `HealthCheckType`, `tcp` or `http` (TCP).
     pub health_check_type: Option<HealthCheckType>,
     /// `HealthCheckConnectPort`.
     pub health_check_connect_port: Option<u16>,
-    /// `HealthCheckConnectTimeout` (1–300 s).
+    /// `HealthCheckConnectTimeout` (1–300 s; TCP, UDP).
     pub health_check_connect_timeout: Option<u32>,
-    /// `healthCheckInterval` (lower-case `h` on this action; 1–50 s).
+    /// `healthCheckInterval` when creating a TCP or UDP listener, `HealthCheckInterval` otherwise (1–50 s).
     pub health_check_interval: Option<u32>,
     /// `HealthyThreshold` (2–10).
     pub healthy_threshold: Option<u32>,
     /// `UnhealthyThreshold` (2–10).
     pub unhealthy_threshold: Option<u32>,
-    /// `HealthCheckDomain` (HTTP health checks).
+    /// `HealthCheckDomain` (HTTP checks: TCP, HTTP, HTTPS).
     pub health_check_domain: Option<String>,
-    /// `HealthCheckURI` (HTTP health checks).
+    /// `HealthCheckURI` (HTTP checks: TCP, HTTP, HTTPS).
     pub health_check_uri: Option<String>,
-    /// `HealthCheckHttpCode` (`http_2xx,http_3xx,…`).
+    /// `HealthCheckHttpCode`, `http_2xx,http_3xx,…` (HTTP checks: TCP, HTTP, HTTPS).
     pub health_check_http_code: Option<String>,
-    /// `ConnectionDrain`.
-    pub connection_drain: Option<OnOff>,
-    /// `ConnectionDrainTimeout` (10–900 s).
-    pub connection_drain_timeout: Option<u32>,
-    /// `ProxyProtocolV2Enabled`.
-    pub proxy_protocol_v2_enabled: Option<bool>,
-    /// `Description`; the incumbent CCM marks its listeners `k8s/<port>/<svc>/<ns>/<clusterID>`.
-    pub description: Option<String>,
-    /// `AclStatus`.
-    pub acl_status: Option<OnOff>,
-    /// `AclId`.
-    pub acl_id: Option<String>,
-    /// `AclType`.
-    pub acl_type: Option<AclType>,
-    /// `Tag.N.Key` / `Tag.N.Value`.
-    pub tags: Vec<Tag>,
-}
-
-impl ApiRequest for CreateLoadBalancerTcpListener {
-    type Response = RequestIdResponse;
-    const PRODUCT: Product = Product::Slb;
-    const ACTION: &'static str = "CreateLoadBalancerTCPListener";
-
-    fn to_params(&self, p: &mut Params) {
-        p.set("LoadBalancerId", &self.load_balancer_id)
-            .set("ListenerPort", self.listener_port.to_string())
-            .set("Bandwidth", self.bandwidth.unwrap_or(UNLIMITED_BANDWIDTH).to_string())
-            .opt("BackendServerPort", self.backend_server_port)
-            .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
-            .opt_str("MasterSlaveServerGroupId", self.master_slave_server_group_id.as_deref())
-            .opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str))
-            .opt("PersistenceTimeout", self.persistence_timeout)
-            .opt("EstablishedTimeout", self.established_timeout)
-            .opt_str("HealthCheckSwitch", self.health_check_switch.as_ref().map(OnOff::as_str))
-            .opt_str("HealthCheckType", self.health_check_type.as_ref().map(HealthCheckType::as_str))
-            .opt("HealthCheckConnectPort", self.health_check_connect_port)
-            .opt("HealthCheckConnectTimeout", self.health_check_connect_timeout)
-            .opt("healthCheckInterval", self.health_check_interval)
-            .opt("HealthyThreshold", self.healthy_threshold)
-            .opt("UnhealthyThreshold", self.unhealthy_threshold)
-            .opt_str("HealthCheckDomain", self.health_check_domain.as_deref())
-            .opt_str("HealthCheckURI", self.health_check_uri.as_deref())
-            .opt_str("HealthCheckHttpCode", self.health_check_http_code.as_deref())
-            .opt_str("ConnectionDrain", self.connection_drain.as_ref().map(OnOff::as_str))
-            .opt("ConnectionDrainTimeout", self.connection_drain_timeout)
-            .opt("ProxyProtocolV2Enabled", self.proxy_protocol_v2_enabled)
-            .opt_str("Description", self.description.as_deref())
-            .tags("Tag", &self.tags);
-        acl_params(p, self.acl_status.as_ref(), self.acl_id.as_deref(), self.acl_type.as_ref());
-    }
-}
-
-/// Changes a TCP listener (`SetLoadBalancerTCPListenerAttribute`). Only the given values change.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SetLoadBalancerTcpListenerAttribute {
-    /// `LoadBalancerId`.
-    pub load_balancer_id: String,
-    /// `ListenerPort`.
-    pub listener_port: u16,
-    /// `Bandwidth`.
-    pub bandwidth: Option<i32>,
-    /// `VServerGroup`: `on` to forward to `vserver_group_id` (the incumbent CCM always sends `on` with an ID).
-    pub vserver_group: Option<OnOff>,
-    /// `VServerGroupId`.
-    pub vserver_group_id: Option<String>,
-    /// `MasterSlaveServerGroup`.
-    pub master_slave_server_group: Option<OnOff>,
-    /// `MasterSlaveServerGroupId`.
-    pub master_slave_server_group_id: Option<String>,
-    /// `Scheduler`.
-    pub scheduler: Option<Scheduler>,
-    /// `PersistenceTimeout`.
-    pub persistence_timeout: Option<u32>,
-    /// `EstablishedTimeout`.
-    pub established_timeout: Option<u32>,
-    /// `SynProxy` (`enable`/`disable`).
-    pub syn_proxy: Option<String>,
-    /// `HealthCheckSwitch`.
-    pub health_check_switch: Option<OnOff>,
-    /// `HealthCheckType`.
-    pub health_check_type: Option<HealthCheckType>,
-    /// `HealthCheckConnectPort`.
-    pub health_check_connect_port: Option<u16>,
-    /// `HealthCheckConnectTimeout`.
-    pub health_check_connect_timeout: Option<u32>,
-    /// `HealthCheckInterval` (capitalised on this action).
-    pub health_check_interval: Option<u32>,
-    /// `HealthyThreshold`.
-    pub healthy_threshold: Option<u32>,
-    /// `UnhealthyThreshold`.
-    pub unhealthy_threshold: Option<u32>,
-    /// `HealthCheckDomain`.
-    pub health_check_domain: Option<String>,
-    /// `HealthCheckURI`.
-    pub health_check_uri: Option<String>,
-    /// `HealthCheckHttpCode`.
-    pub health_check_http_code: Option<String>,
-    /// `ConnectionDrain`.
-    pub connection_drain: Option<OnOff>,
-    /// `ConnectionDrainTimeout`.
-    pub connection_drain_timeout: Option<u32>,
-    /// `ProxyProtocolV2Enabled`.
-    pub proxy_protocol_v2_enabled: Option<bool>,
-    /// `Description`.
-    pub description: Option<String>,
-    /// `AclStatus`.
-    pub acl_status: Option<OnOff>,
-    /// `AclId`.
-    pub acl_id: Option<String>,
-    /// `AclType`.
-    pub acl_type: Option<AclType>,
-}
-
-impl ApiRequest for SetLoadBalancerTcpListenerAttribute {
-    type Response = RequestIdResponse;
-    const PRODUCT: Product = Product::Slb;
-    const ACTION: &'static str = "SetLoadBalancerTCPListenerAttribute";
-
-    fn to_params(&self, p: &mut Params) {
-        p.set("LoadBalancerId", &self.load_balancer_id)
-            .set("ListenerPort", self.listener_port.to_string())
-            .opt("Bandwidth", self.bandwidth)
-            .opt_str("VServerGroup", self.vserver_group.as_ref().map(OnOff::as_str))
-            .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
-            .opt_str("MasterSlaveServerGroup", self.master_slave_server_group.as_ref().map(OnOff::as_str))
-            .opt_str("MasterSlaveServerGroupId", self.master_slave_server_group_id.as_deref())
-            .opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str))
-            .opt("PersistenceTimeout", self.persistence_timeout)
-            .opt("EstablishedTimeout", self.established_timeout)
-            .opt_str("SynProxy", self.syn_proxy.as_deref())
-            .opt_str("HealthCheckSwitch", self.health_check_switch.as_ref().map(OnOff::as_str))
-            .opt_str("HealthCheckType", self.health_check_type.as_ref().map(HealthCheckType::as_str))
-            .opt("HealthCheckConnectPort", self.health_check_connect_port)
-            .opt("HealthCheckConnectTimeout", self.health_check_connect_timeout)
-            .opt("HealthCheckInterval", self.health_check_interval)
-            .opt("HealthyThreshold", self.healthy_threshold)
-            .opt("UnhealthyThreshold", self.unhealthy_threshold)
-            .opt_str("HealthCheckDomain", self.health_check_domain.as_deref())
-            .opt_str("HealthCheckURI", self.health_check_uri.as_deref())
-            .opt_str("HealthCheckHttpCode", self.health_check_http_code.as_deref())
-            .opt_str("ConnectionDrain", self.connection_drain.as_ref().map(OnOff::as_str))
-            .opt("ConnectionDrainTimeout", self.connection_drain_timeout)
-            .opt("ProxyProtocolV2Enabled", self.proxy_protocol_v2_enabled)
-            .opt_str("Description", self.description.as_deref());
-        acl_params(p, self.acl_status.as_ref(), self.acl_id.as_deref(), self.acl_type.as_ref());
-    }
-
-    /// Sets target values: repeating the call leaves the same configuration.
-    fn idempotent(&self) -> bool {
-        true
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// UDP
-
-/// Creates a UDP listener (`CreateLoadBalancerUDPListener`). Listeners are created stopped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CreateLoadBalancerUdpListener {
-    /// `LoadBalancerId`.
-    pub load_balancer_id: String,
-    /// `ListenerPort`.
-    pub listener_port: u16,
-    /// `Bandwidth` (required); `None` sends [`UNLIMITED_BANDWIDTH`].
-    pub bandwidth: Option<i32>,
-    /// `BackendServerPort`: required unless `vserver_group_id` is set.
-    pub backend_server_port: Option<u16>,
-    /// `VServerGroupId`.
-    pub vserver_group_id: Option<String>,
-    /// `MasterSlaveServerGroupId`.
-    pub master_slave_server_group_id: Option<String>,
-    /// `Scheduler`.
-    pub scheduler: Option<Scheduler>,
-    /// `HealthCheckSwitch`.
-    pub health_check_switch: Option<OnOff>,
-    /// `HealthCheckConnectPort`.
-    pub health_check_connect_port: Option<u16>,
-    /// `HealthCheckConnectTimeout`.
-    pub health_check_connect_timeout: Option<u32>,
-    /// `healthCheckInterval` (lower-case on this action).
-    pub health_check_interval: Option<u32>,
-    /// `healthCheckReq`: the probe payload (lower-case).
-    pub health_check_req: Option<String>,
-    /// `healthCheckExp`: the expected answer (lower-case).
-    pub health_check_exp: Option<String>,
-    /// `HealthyThreshold`.
-    pub healthy_threshold: Option<u32>,
-    /// `UnhealthyThreshold`.
-    pub unhealthy_threshold: Option<u32>,
-    /// `ProxyProtocolV2Enabled`.
-    pub proxy_protocol_v2_enabled: Option<bool>,
-    /// `Description`.
-    pub description: Option<String>,
-    /// `AclStatus`.
-    pub acl_status: Option<OnOff>,
-    /// `AclId`.
-    pub acl_id: Option<String>,
-    /// `AclType`.
-    pub acl_type: Option<AclType>,
-    /// `Tag.N.Key` / `Tag.N.Value`.
-    pub tags: Vec<Tag>,
-}
-
-impl ApiRequest for CreateLoadBalancerUdpListener {
-    type Response = RequestIdResponse;
-    const PRODUCT: Product = Product::Slb;
-    const ACTION: &'static str = "CreateLoadBalancerUDPListener";
-
-    fn to_params(&self, p: &mut Params) {
-        p.set("LoadBalancerId", &self.load_balancer_id)
-            .set("ListenerPort", self.listener_port.to_string())
-            .set("Bandwidth", self.bandwidth.unwrap_or(UNLIMITED_BANDWIDTH).to_string())
-            .opt("BackendServerPort", self.backend_server_port)
-            .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
-            .opt_str("MasterSlaveServerGroupId", self.master_slave_server_group_id.as_deref())
-            .opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str))
-            .opt_str("HealthCheckSwitch", self.health_check_switch.as_ref().map(OnOff::as_str))
-            .opt("HealthCheckConnectPort", self.health_check_connect_port)
-            .opt("HealthCheckConnectTimeout", self.health_check_connect_timeout)
-            .opt("healthCheckInterval", self.health_check_interval)
-            .opt_str("healthCheckReq", self.health_check_req.as_deref())
-            .opt_str("healthCheckExp", self.health_check_exp.as_deref())
-            .opt("HealthyThreshold", self.healthy_threshold)
-            .opt("UnhealthyThreshold", self.unhealthy_threshold)
-            .opt("ProxyProtocolV2Enabled", self.proxy_protocol_v2_enabled)
-            .opt_str("Description", self.description.as_deref())
-            .tags("Tag", &self.tags);
-        acl_params(p, self.acl_status.as_ref(), self.acl_id.as_deref(), self.acl_type.as_ref());
-    }
-}
-
-/// Changes a UDP listener (`SetLoadBalancerUDPListenerAttribute`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SetLoadBalancerUdpListenerAttribute {
-    /// `LoadBalancerId`.
-    pub load_balancer_id: String,
-    /// `ListenerPort`.
-    pub listener_port: u16,
-    /// `Bandwidth`.
-    pub bandwidth: Option<i32>,
-    /// `VServerGroup`.
-    pub vserver_group: Option<OnOff>,
-    /// `VServerGroupId`.
-    pub vserver_group_id: Option<String>,
-    /// `MasterSlaveServerGroup`.
-    pub master_slave_server_group: Option<OnOff>,
-    /// `MasterSlaveServerGroupId`.
-    pub master_slave_server_group_id: Option<String>,
-    /// `Scheduler`.
-    pub scheduler: Option<Scheduler>,
-    /// `HealthCheckSwitch`.
-    pub health_check_switch: Option<OnOff>,
-    /// `HealthCheckConnectPort`.
-    pub health_check_connect_port: Option<u16>,
-    /// `HealthCheckConnectTimeout`.
-    pub health_check_connect_timeout: Option<u32>,
-    /// `HealthCheckInterval` (capitalised on this action).
-    pub health_check_interval: Option<u32>,
-    /// `healthCheckReq` (lower-case here too).
-    pub health_check_req: Option<String>,
-    /// `healthCheckExp` (lower-case here too).
-    pub health_check_exp: Option<String>,
-    /// `HealthyThreshold`.
-    pub healthy_threshold: Option<u32>,
-    /// `UnhealthyThreshold`.
-    pub unhealthy_threshold: Option<u32>,
-    /// `ProxyProtocolV2Enabled`.
-    pub proxy_protocol_v2_enabled: Option<bool>,
-    /// `Description`.
-    pub description: Option<String>,
-    /// `AclStatus`.
-    pub acl_status: Option<OnOff>,
-    /// `AclId`.
-    pub acl_id: Option<String>,
-    /// `AclType`.
-    pub acl_type: Option<AclType>,
-}
-
-impl ApiRequest for SetLoadBalancerUdpListenerAttribute {
-    type Response = RequestIdResponse;
-    const PRODUCT: Product = Product::Slb;
-    const ACTION: &'static str = "SetLoadBalancerUDPListenerAttribute";
-
-    fn to_params(&self, p: &mut Params) {
-        p.set("LoadBalancerId", &self.load_balancer_id)
-            .set("ListenerPort", self.listener_port.to_string())
-            .opt("Bandwidth", self.bandwidth)
-            .opt_str("VServerGroup", self.vserver_group.as_ref().map(OnOff::as_str))
-            .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
-            .opt_str("MasterSlaveServerGroup", self.master_slave_server_group.as_ref().map(OnOff::as_str))
-            .opt_str("MasterSlaveServerGroupId", self.master_slave_server_group_id.as_deref())
-            .opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str))
-            .opt_str("HealthCheckSwitch", self.health_check_switch.as_ref().map(OnOff::as_str))
-            .opt("HealthCheckConnectPort", self.health_check_connect_port)
-            .opt("HealthCheckConnectTimeout", self.health_check_connect_timeout)
-            .opt("HealthCheckInterval", self.health_check_interval)
-            .opt_str("healthCheckReq", self.health_check_req.as_deref())
-            .opt_str("healthCheckExp", self.health_check_exp.as_deref())
-            .opt("HealthyThreshold", self.healthy_threshold)
-            .opt("UnhealthyThreshold", self.unhealthy_threshold)
-            .opt("ProxyProtocolV2Enabled", self.proxy_protocol_v2_enabled)
-            .opt_str("Description", self.description.as_deref());
-        acl_params(p, self.acl_status.as_ref(), self.acl_id.as_deref(), self.acl_type.as_ref());
-    }
-
-    /// Sets target values: repeating the call leaves the same configuration.
-    fn idempotent(&self) -> bool {
-        true
-    }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// HTTP and HTTPS
-
-/// Creates an HTTP listener (`CreateLoadBalancerHTTPListener`). Listeners are created stopped.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CreateLoadBalancerHttpListener {
-    /// `LoadBalancerId`.
-    pub load_balancer_id: String,
-    /// `ListenerPort`.
-    pub listener_port: u16,
-    /// `Bandwidth` (optional for HTTP).
-    pub bandwidth: Option<i32>,
-    /// `BackendServerPort`: required unless `vserver_group_id` is set (or the listener only forwards).
-    pub backend_server_port: Option<u16>,
-    /// `VServerGroupId`.
-    pub vserver_group_id: Option<String>,
-    /// `Scheduler`.
-    pub scheduler: Option<Scheduler>,
-    /// `HealthCheck` (required; always sent, `off` by default as the incumbent CCM does).
-    pub health_check: OnOff,
-    /// `HealthCheckConnectPort`.
-    pub health_check_connect_port: Option<u16>,
-    /// `HealthCheckDomain`.
-    pub health_check_domain: Option<String>,
-    /// `HealthCheckURI`.
-    pub health_check_uri: Option<String>,
-    /// `HealthCheckHttpCode`.
-    pub health_check_http_code: Option<String>,
-    /// `HealthCheckInterval`.
-    pub health_check_interval: Option<u32>,
-    /// `HealthCheckMethod`.
+    /// `HealthCheckMethod` (HTTP, HTTPS).
     pub health_check_method: Option<HealthCheckMethod>,
-    /// `HealthCheckTimeout` (1–300 s).
+    /// `HealthCheckTimeout` (1–300 s; HTTP, HTTPS).
     pub health_check_timeout: Option<u32>,
-    /// `HealthyThreshold`.
-    pub healthy_threshold: Option<u32>,
-    /// `UnhealthyThreshold`.
-    pub unhealthy_threshold: Option<u32>,
-    /// `StickySession` (always sent, `off` by default as the incumbent CCM does).
-    pub sticky_session: OnOff,
-    /// `StickySessionType` (required when sticky sessions are on).
+    /// `healthCheckReq`: the probe payload (lower-case in both UDP actions).
+    pub health_check_req: Option<String>,
+    /// `healthCheckExp`: the expected answer (lower-case in both UDP actions).
+    pub health_check_exp: Option<String>,
+    /// `PersistenceTimeout` (0–3600 s; 0 turns session persistence off; TCP).
+    pub persistence_timeout: Option<u32>,
+    /// `EstablishedTimeout` (10–900 s; TCP).
+    pub established_timeout: Option<u32>,
+    /// `ConnectionDrain` (TCP).
+    pub connection_drain: Option<OnOff>,
+    /// `ConnectionDrainTimeout` (10–900 s; TCP).
+    pub connection_drain_timeout: Option<u32>,
+    /// `ProxyProtocolV2Enabled` (TCP, UDP).
+    pub proxy_protocol_v2_enabled: Option<bool>,
+    /// `StickySession` (HTTP, HTTPS: required at creation, `off` when `None` as the incumbent CCM does).
+    pub sticky_session: Option<OnOff>,
+    /// `StickySessionType` (required when sticky sessions are on; HTTP, HTTPS).
     pub sticky_session_type: Option<StickySessionType>,
-    /// `Cookie` (with `server`).
+    /// `Cookie` (with `server`; HTTP, HTTPS).
     pub cookie: Option<String>,
-    /// `CookieTimeout` (with `insert`; 1–86400 s).
+    /// `CookieTimeout` (with `insert`; 1–86400 s; HTTP, HTTPS).
     pub cookie_timeout: Option<u32>,
-    /// `Gzip`.
+    /// `Gzip` (HTTP, HTTPS).
     pub gzip: Option<OnOff>,
-    /// `IdleTimeout` (1–60 s).
+    /// `IdleTimeout` (1–60 s; HTTP, HTTPS).
     pub idle_timeout: Option<u32>,
-    /// `RequestTimeout` (1–180 s).
+    /// `RequestTimeout` (1–180 s; HTTP, HTTPS).
     pub request_timeout: Option<u32>,
-    /// `ListenerForward`: `on` to redirect to HTTPS on `forward_port`.
-    pub listener_forward: Option<OnOff>,
-    /// `ForwardPort`.
-    pub forward_port: Option<u16>,
-    /// `XForwardedFor*`.
+    /// `XForwardedFor*` (HTTP, HTTPS).
     pub x_forwarded_for: XForwardedFor,
-    /// `Description`.
-    pub description: Option<String>,
     /// `AclStatus`.
     pub acl_status: Option<OnOff>,
     /// `AclId`.
     pub acl_id: Option<String>,
     /// `AclType`.
     pub acl_type: Option<AclType>,
-    /// `Tag.N.Key` / `Tag.N.Value`.
-    pub tags: Vec<Tag>,
 }
 
-impl ApiRequest for CreateLoadBalancerHttpListener {
-    type Response = RequestIdResponse;
-    const PRODUCT: Product = Product::Slb;
-    const ACTION: &'static str = "CreateLoadBalancerHTTPListener";
-
-    fn to_params(&self, p: &mut Params) {
-        p.set("LoadBalancerId", &self.load_balancer_id)
-            .set("ListenerPort", self.listener_port.to_string())
-            .opt("Bandwidth", self.bandwidth)
-            .opt("BackendServerPort", self.backend_server_port)
-            .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
-            .opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str))
-            .set("HealthCheck", self.health_check.as_str())
+impl ListenerAttributes {
+    fn to_params(&self, p: &mut Params, kind: Kind, action: Action) {
+        p.opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str));
+        let interval =
+            if kind.layer4() && action == Action::Create { "healthCheckInterval" } else { "HealthCheckInterval" };
+        p.opt(interval, self.health_check_interval)
             .opt("HealthCheckConnectPort", self.health_check_connect_port)
-            .opt_str("HealthCheckDomain", self.health_check_domain.as_deref())
-            .opt_str("HealthCheckURI", self.health_check_uri.as_deref())
-            .opt_str("HealthCheckHttpCode", self.health_check_http_code.as_deref())
-            .opt("HealthCheckInterval", self.health_check_interval)
-            .opt_str("HealthCheckMethod", self.health_check_method.as_ref().map(HealthCheckMethod::as_str))
-            .opt("HealthCheckTimeout", self.health_check_timeout)
             .opt("HealthyThreshold", self.healthy_threshold)
-            .opt("UnhealthyThreshold", self.unhealthy_threshold)
-            .set("StickySession", self.sticky_session.as_str())
+            .opt("UnhealthyThreshold", self.unhealthy_threshold);
+        if kind != Kind::Udp {
+            p.opt_str("HealthCheckDomain", self.health_check_domain.as_deref())
+                .opt_str("HealthCheckURI", self.health_check_uri.as_deref())
+                .opt_str("HealthCheckHttpCode", self.health_check_http_code.as_deref());
+        }
+        match kind {
+            Kind::Tcp | Kind::Udp => self.layer4_params(p, kind),
+            Kind::Http | Kind::Https => self.layer7_params(p, action),
+        }
+        on_off(p, "AclStatus", self.acl_status.as_ref());
+        p.opt_str("AclId", self.acl_id.as_deref()).opt_str("AclType", self.acl_type.as_ref().map(AclType::as_str));
+    }
+
+    fn layer4_params(&self, p: &mut Params, kind: Kind) {
+        on_off(p, "HealthCheckSwitch", self.health_check.as_ref());
+        p.opt("HealthCheckConnectTimeout", self.health_check_connect_timeout)
+            .opt("ProxyProtocolV2Enabled", self.proxy_protocol_v2_enabled);
+        if kind == Kind::Tcp {
+            p.opt_str("HealthCheckType", self.health_check_type.as_ref().map(HealthCheckType::as_str))
+                .opt("PersistenceTimeout", self.persistence_timeout)
+                .opt("EstablishedTimeout", self.established_timeout)
+                .opt("ConnectionDrainTimeout", self.connection_drain_timeout);
+            on_off(p, "ConnectionDrain", self.connection_drain.as_ref());
+        } else {
+            p.opt_str("healthCheckReq", self.health_check_req.as_deref())
+                .opt_str("healthCheckExp", self.health_check_exp.as_deref());
+        }
+    }
+
+    fn layer7_params(&self, p: &mut Params, action: Action) {
+        if action == Action::Create {
+            // Required at creation.
+            p.set("HealthCheck", self.health_check.clone().unwrap_or_default().as_str())
+                .set("StickySession", self.sticky_session.clone().unwrap_or_default().as_str());
+        } else {
+            on_off(p, "HealthCheck", self.health_check.as_ref());
+            on_off(p, "StickySession", self.sticky_session.as_ref());
+        }
+        p.opt_str("HealthCheckMethod", self.health_check_method.as_ref().map(HealthCheckMethod::as_str))
+            .opt("HealthCheckTimeout", self.health_check_timeout)
             .opt_str("StickySessionType", self.sticky_session_type.as_ref().map(StickySessionType::as_str))
             .opt_str("Cookie", self.cookie.as_deref())
             .opt("CookieTimeout", self.cookie_timeout)
             .opt_str("Gzip", self.gzip.as_ref().map(OnOff::as_str))
             .opt("IdleTimeout", self.idle_timeout)
-            .opt("RequestTimeout", self.request_timeout)
-            .opt_str("ListenerForward", self.listener_forward.as_ref().map(OnOff::as_str))
-            .opt("ForwardPort", self.forward_port)
-            .opt_str("Description", self.description.as_deref())
-            .tags("Tag", &self.tags);
+            .opt("RequestTimeout", self.request_timeout);
         self.x_forwarded_for.to_params(p);
-        acl_params(p, self.acl_status.as_ref(), self.acl_id.as_deref(), self.acl_type.as_ref());
     }
 }
 
-/// Creates an HTTPS listener (`CreateLoadBalancerHTTPSListener`). Listeners are created stopped.
+/// The certificate and TLS parameters of HTTPS listeners (create and set).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CreateLoadBalancerHttpsListener {
-    /// `LoadBalancerId`.
-    pub load_balancer_id: String,
-    /// `ListenerPort`.
-    pub listener_port: u16,
-    /// `Bandwidth` (required); `None` sends [`UNLIMITED_BANDWIDTH`].
-    pub bandwidth: Option<i32>,
-    /// `BackendServerPort`: required unless `vserver_group_id` is set.
-    pub backend_server_port: Option<u16>,
-    /// `VServerGroupId`.
-    pub vserver_group_id: Option<String>,
+pub struct HttpsSettings {
     /// `ServerCertificateId` (the incumbent's `cert-id` annotation).
     pub server_certificate_id: Option<String>,
     /// `CACertificateId`: mutual TLS.
@@ -553,309 +225,227 @@ pub struct CreateLoadBalancerHttpsListener {
     pub enable_http2: Option<OnOff>,
     /// `TLSCipherPolicy` (`tls_cipher_policy_1_0` … `tls_cipher_policy_1_2_strict_with_1_3`).
     pub tls_cipher_policy: Option<String>,
-    /// `Scheduler`.
-    pub scheduler: Option<Scheduler>,
-    /// `HealthCheck` (required; always sent, `off` by default).
-    pub health_check: OnOff,
-    /// `HealthCheckConnectPort`.
-    pub health_check_connect_port: Option<u16>,
-    /// `HealthCheckDomain`.
-    pub health_check_domain: Option<String>,
-    /// `HealthCheckURI`.
-    pub health_check_uri: Option<String>,
-    /// `HealthCheckHttpCode`.
-    pub health_check_http_code: Option<String>,
-    /// `HealthCheckInterval`.
-    pub health_check_interval: Option<u32>,
-    /// `HealthCheckMethod`.
-    pub health_check_method: Option<HealthCheckMethod>,
-    /// `HealthCheckTimeout`.
-    pub health_check_timeout: Option<u32>,
-    /// `HealthyThreshold`.
-    pub healthy_threshold: Option<u32>,
-    /// `UnhealthyThreshold`.
-    pub unhealthy_threshold: Option<u32>,
-    /// `StickySession` (always sent, `off` by default).
-    pub sticky_session: OnOff,
-    /// `StickySessionType`.
-    pub sticky_session_type: Option<StickySessionType>,
-    /// `Cookie`.
-    pub cookie: Option<String>,
-    /// `CookieTimeout`.
-    pub cookie_timeout: Option<u32>,
-    /// `Gzip`.
-    pub gzip: Option<OnOff>,
-    /// `IdleTimeout`.
-    pub idle_timeout: Option<u32>,
-    /// `RequestTimeout`.
-    pub request_timeout: Option<u32>,
-    /// `XForwardedFor*`.
-    pub x_forwarded_for: XForwardedFor,
-    /// `Description`.
-    pub description: Option<String>,
-    /// `AclStatus`.
-    pub acl_status: Option<OnOff>,
-    /// `AclId`.
-    pub acl_id: Option<String>,
-    /// `AclType`.
-    pub acl_type: Option<AclType>,
-    /// `Tag.N.Key` / `Tag.N.Value`.
-    pub tags: Vec<Tag>,
 }
 
-impl ApiRequest for CreateLoadBalancerHttpsListener {
-    type Response = RequestIdResponse;
-    const PRODUCT: Product = Product::Slb;
-    const ACTION: &'static str = "CreateLoadBalancerHTTPSListener";
-
+impl HttpsSettings {
     fn to_params(&self, p: &mut Params) {
-        p.set("LoadBalancerId", &self.load_balancer_id)
-            .set("ListenerPort", self.listener_port.to_string())
-            .set("Bandwidth", self.bandwidth.unwrap_or(UNLIMITED_BANDWIDTH).to_string())
-            .opt("BackendServerPort", self.backend_server_port)
-            .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
-            .opt_str("ServerCertificateId", self.server_certificate_id.as_deref())
+        p.opt_str("ServerCertificateId", self.server_certificate_id.as_deref())
             .opt_str("CACertificateId", self.ca_certificate_id.as_deref())
-            .opt_str("EnableHttp2", self.enable_http2.as_ref().map(OnOff::as_str))
-            .opt_str("TLSCipherPolicy", self.tls_cipher_policy.as_deref())
-            .opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str))
-            .set("HealthCheck", self.health_check.as_str())
-            .opt("HealthCheckConnectPort", self.health_check_connect_port)
-            .opt_str("HealthCheckDomain", self.health_check_domain.as_deref())
-            .opt_str("HealthCheckURI", self.health_check_uri.as_deref())
-            .opt_str("HealthCheckHttpCode", self.health_check_http_code.as_deref())
-            .opt("HealthCheckInterval", self.health_check_interval)
-            .opt_str("HealthCheckMethod", self.health_check_method.as_ref().map(HealthCheckMethod::as_str))
-            .opt("HealthCheckTimeout", self.health_check_timeout)
-            .opt("HealthyThreshold", self.healthy_threshold)
-            .opt("UnhealthyThreshold", self.unhealthy_threshold)
-            .set("StickySession", self.sticky_session.as_str())
-            .opt_str("StickySessionType", self.sticky_session_type.as_ref().map(StickySessionType::as_str))
-            .opt_str("Cookie", self.cookie.as_deref())
-            .opt("CookieTimeout", self.cookie_timeout)
-            .opt_str("Gzip", self.gzip.as_ref().map(OnOff::as_str))
-            .opt("IdleTimeout", self.idle_timeout)
-            .opt("RequestTimeout", self.request_timeout)
-            .opt_str("Description", self.description.as_deref())
-            .tags("Tag", &self.tags);
-        self.x_forwarded_for.to_params(p);
-        acl_params(p, self.acl_status.as_ref(), self.acl_id.as_deref(), self.acl_type.as_ref());
+            .opt_str("TLSCipherPolicy", self.tls_cipher_policy.as_deref());
+        on_off(p, "EnableHttp2", self.enable_http2.as_ref());
     }
 }
 
-/// Changes an HTTP listener (`SetLoadBalancerHTTPListenerAttribute`). Forwarding (`ListenerForward`) cannot be
-/// changed here: the listener must be recreated.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SetLoadBalancerHttpListenerAttribute {
-    /// `LoadBalancerId`.
-    pub load_balancer_id: String,
-    /// `ListenerPort`.
-    pub listener_port: u16,
-    /// `Bandwidth`.
-    pub bandwidth: Option<i32>,
-    /// `VServerGroup`.
-    pub vserver_group: Option<OnOff>,
-    /// `VServerGroupId`.
-    pub vserver_group_id: Option<String>,
-    /// `Scheduler`.
-    pub scheduler: Option<Scheduler>,
-    /// `HealthCheck`.
-    pub health_check: Option<OnOff>,
-    /// `HealthCheckConnectPort`.
-    pub health_check_connect_port: Option<u16>,
-    /// `HealthCheckDomain`.
-    pub health_check_domain: Option<String>,
-    /// `HealthCheckURI`.
-    pub health_check_uri: Option<String>,
-    /// `HealthCheckHttpCode`.
-    pub health_check_http_code: Option<String>,
-    /// `HealthCheckInterval`.
-    pub health_check_interval: Option<u32>,
-    /// `HealthCheckMethod`.
-    pub health_check_method: Option<HealthCheckMethod>,
-    /// `HealthCheckTimeout`.
-    pub health_check_timeout: Option<u32>,
-    /// `HealthyThreshold`.
-    pub healthy_threshold: Option<u32>,
-    /// `UnhealthyThreshold`.
-    pub unhealthy_threshold: Option<u32>,
-    /// `StickySession`.
-    pub sticky_session: Option<OnOff>,
-    /// `StickySessionType`.
-    pub sticky_session_type: Option<StickySessionType>,
-    /// `Cookie`.
-    pub cookie: Option<String>,
-    /// `CookieTimeout`.
-    pub cookie_timeout: Option<u32>,
-    /// `Gzip`.
-    pub gzip: Option<OnOff>,
-    /// `IdleTimeout`.
-    pub idle_timeout: Option<u32>,
-    /// `RequestTimeout`.
-    pub request_timeout: Option<u32>,
-    /// `XForwardedFor*`.
-    pub x_forwarded_for: XForwardedFor,
-    /// `Description`.
-    pub description: Option<String>,
-    /// `AclStatus`.
-    pub acl_status: Option<OnOff>,
-    /// `AclId`.
-    pub acl_id: Option<String>,
-    /// `AclType`.
-    pub acl_type: Option<AclType>,
+/// Declares a listener creation request: the fields every protocol's creation has, those of `$extra`, and
+/// [`ListenerAttributes`]. Listeners are created stopped: start them with [`StartLoadBalancerListener`].
+macro_rules! create_listener {
+    (
+        $(#[$meta:meta])* $name:ident, $action:literal, $kind:expr, bandwidth required: $required:literal,
+        { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? },
+        |$this:ident, $p:ident| $extra:block
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct $name {
+            /// `LoadBalancerId`.
+            pub load_balancer_id: String,
+            /// `ListenerPort`: the frontend port.
+            pub listener_port: u16,
+            /// `Bandwidth`: Mbit/s, or -1 for unlimited (required for all but HTTP: `None` then sends
+            /// [`UNLIMITED_BANDWIDTH`]).
+            pub bandwidth: Option<i32>,
+            /// `BackendServerPort`: required unless `vserver_group_id` is set.
+            pub backend_server_port: Option<u16>,
+            /// `VServerGroupId`.
+            pub vserver_group_id: Option<String>,
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            /// Scheduling, health checks, sessions, timeouts, access control.
+            pub attributes: ListenerAttributes,
+            /// `Description`; the incumbent CCM marks its listeners `k8s/<port>/<svc>/<ns>/<clusterID>`.
+            pub description: Option<String>,
+            /// `Tag.N.Key` / `Tag.N.Value`.
+            pub tags: Vec<Tag>,
+        }
+
+        impl ApiRequest for $name {
+            type Response = RequestIdResponse;
+            const PRODUCT: Product = Product::Slb;
+            const ACTION: &'static str = $action;
+
+            fn to_params(&self, p: &mut Params) {
+                p.set("LoadBalancerId", &self.load_balancer_id).set("ListenerPort", self.listener_port.to_string());
+                if $required {
+                    p.set("Bandwidth", self.bandwidth.unwrap_or(UNLIMITED_BANDWIDTH).to_string());
+                } else {
+                    p.opt("Bandwidth", self.bandwidth);
+                }
+                p.opt("BackendServerPort", self.backend_server_port)
+                    .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
+                    .opt_str("Description", self.description.as_deref())
+                    .tags("Tag", &self.tags);
+                self.attributes.to_params(p, $kind, Action::Create);
+                let ($this, $p) = (self, p);
+                $extra
+            }
+        }
+    };
 }
 
-impl ApiRequest for SetLoadBalancerHttpListenerAttribute {
-    type Response = RequestIdResponse;
-    const PRODUCT: Product = Product::Slb;
-    const ACTION: &'static str = "SetLoadBalancerHTTPListenerAttribute";
+/// Declares a listener change request: the fields every protocol's change has, those of `$extra`, and
+/// [`ListenerAttributes`]. Only the given values change; repeating the call leaves the same configuration.
+macro_rules! set_listener {
+    (
+        $(#[$meta:meta])* $name:ident, $action:literal, $kind:expr,
+        { $( $(#[$fmeta:meta])* $field:ident : $ty:ty ),* $(,)? },
+        |$this:ident, $p:ident| $extra:block
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq)]
+        pub struct $name {
+            /// `LoadBalancerId`.
+            pub load_balancer_id: String,
+            /// `ListenerPort`.
+            pub listener_port: u16,
+            /// `Bandwidth`.
+            pub bandwidth: Option<i32>,
+            /// `VServerGroup`: `on` to forward to `vserver_group_id` (the incumbent CCM always sends `on` with an
+            /// ID).
+            pub vserver_group: Option<OnOff>,
+            /// `VServerGroupId`.
+            pub vserver_group_id: Option<String>,
+            $( $(#[$fmeta])* pub $field: $ty, )*
+            /// Scheduling, health checks, sessions, timeouts, access control.
+            pub attributes: ListenerAttributes,
+            /// `Description`.
+            pub description: Option<String>,
+        }
 
-    fn to_params(&self, p: &mut Params) {
-        p.set("LoadBalancerId", &self.load_balancer_id)
-            .set("ListenerPort", self.listener_port.to_string())
-            .opt("Bandwidth", self.bandwidth)
-            .opt_str("VServerGroup", self.vserver_group.as_ref().map(OnOff::as_str))
-            .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
-            .opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str))
-            .opt_str("HealthCheck", self.health_check.as_ref().map(OnOff::as_str))
-            .opt("HealthCheckConnectPort", self.health_check_connect_port)
-            .opt_str("HealthCheckDomain", self.health_check_domain.as_deref())
-            .opt_str("HealthCheckURI", self.health_check_uri.as_deref())
-            .opt_str("HealthCheckHttpCode", self.health_check_http_code.as_deref())
-            .opt("HealthCheckInterval", self.health_check_interval)
-            .opt_str("HealthCheckMethod", self.health_check_method.as_ref().map(HealthCheckMethod::as_str))
-            .opt("HealthCheckTimeout", self.health_check_timeout)
-            .opt("HealthyThreshold", self.healthy_threshold)
-            .opt("UnhealthyThreshold", self.unhealthy_threshold)
-            .opt_str("StickySession", self.sticky_session.as_ref().map(OnOff::as_str))
-            .opt_str("StickySessionType", self.sticky_session_type.as_ref().map(StickySessionType::as_str))
-            .opt_str("Cookie", self.cookie.as_deref())
-            .opt("CookieTimeout", self.cookie_timeout)
-            .opt_str("Gzip", self.gzip.as_ref().map(OnOff::as_str))
-            .opt("IdleTimeout", self.idle_timeout)
-            .opt("RequestTimeout", self.request_timeout)
-            .opt_str("Description", self.description.as_deref());
-        self.x_forwarded_for.to_params(p);
-        acl_params(p, self.acl_status.as_ref(), self.acl_id.as_deref(), self.acl_type.as_ref());
-    }
+        impl ApiRequest for $name {
+            type Response = RequestIdResponse;
+            const PRODUCT: Product = Product::Slb;
+            const ACTION: &'static str = $action;
 
-    /// Sets target values: repeating the call leaves the same configuration.
-    fn idempotent(&self) -> bool {
-        true
+            fn to_params(&self, p: &mut Params) {
+                p.set("LoadBalancerId", &self.load_balancer_id)
+                    .set("ListenerPort", self.listener_port.to_string())
+                    .opt("Bandwidth", self.bandwidth)
+                    .opt_str("VServerGroup", self.vserver_group.as_ref().map(OnOff::as_str))
+                    .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
+                    .opt_str("Description", self.description.as_deref());
+                self.attributes.to_params(p, $kind, Action::Set);
+                let ($this, $p) = (self, p);
+                $extra
+            }
+
+            /// Sets target values: repeating the call leaves the same configuration.
+            fn idempotent(&self) -> bool {
+                true
+            }
+        }
+    };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// TCP
+
+create_listener! {
+    /// Creates a TCP listener (`CreateLoadBalancerTCPListener`).
+    CreateLoadBalancerTcpListener, "CreateLoadBalancerTCPListener", Kind::Tcp, bandwidth required: true,
+    {
+        /// `MasterSlaveServerGroupId`.
+        master_slave_server_group_id: Option<String>,
+    },
+    |r, p| { p.opt_str("MasterSlaveServerGroupId", r.master_slave_server_group_id.as_deref()); }
+}
+
+set_listener! {
+    /// Changes a TCP listener (`SetLoadBalancerTCPListenerAttribute`).
+    SetLoadBalancerTcpListenerAttribute, "SetLoadBalancerTCPListenerAttribute", Kind::Tcp,
+    {
+        /// `MasterSlaveServerGroup`.
+        master_slave_server_group: Option<OnOff>,
+        /// `MasterSlaveServerGroupId`.
+        master_slave_server_group_id: Option<String>,
+        /// `SynProxy` (`enable`/`disable`).
+        syn_proxy: Option<String>,
+    },
+    |r, p| {
+        on_off(p, "MasterSlaveServerGroup", r.master_slave_server_group.as_ref());
+        p.opt_str("MasterSlaveServerGroupId", r.master_slave_server_group_id.as_deref())
+            .opt_str("SynProxy", r.syn_proxy.as_deref());
     }
 }
 
-/// Changes an HTTPS listener (`SetLoadBalancerHTTPSListenerAttribute`), including its certificates.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SetLoadBalancerHttpsListenerAttribute {
-    /// `LoadBalancerId`.
-    pub load_balancer_id: String,
-    /// `ListenerPort`.
-    pub listener_port: u16,
-    /// `Bandwidth`.
-    pub bandwidth: Option<i32>,
-    /// `VServerGroup`.
-    pub vserver_group: Option<OnOff>,
-    /// `VServerGroupId`.
-    pub vserver_group_id: Option<String>,
-    /// `ServerCertificateId`.
-    pub server_certificate_id: Option<String>,
-    /// `CACertificateId`.
-    pub ca_certificate_id: Option<String>,
-    /// `EnableHttp2`.
-    pub enable_http2: Option<OnOff>,
-    /// `TLSCipherPolicy`.
-    pub tls_cipher_policy: Option<String>,
-    /// `Scheduler`.
-    pub scheduler: Option<Scheduler>,
-    /// `HealthCheck`.
-    pub health_check: Option<OnOff>,
-    /// `HealthCheckConnectPort`.
-    pub health_check_connect_port: Option<u16>,
-    /// `HealthCheckDomain`.
-    pub health_check_domain: Option<String>,
-    /// `HealthCheckURI`.
-    pub health_check_uri: Option<String>,
-    /// `HealthCheckHttpCode`.
-    pub health_check_http_code: Option<String>,
-    /// `HealthCheckInterval`.
-    pub health_check_interval: Option<u32>,
-    /// `HealthCheckMethod`.
-    pub health_check_method: Option<HealthCheckMethod>,
-    /// `HealthCheckTimeout`.
-    pub health_check_timeout: Option<u32>,
-    /// `HealthyThreshold`.
-    pub healthy_threshold: Option<u32>,
-    /// `UnhealthyThreshold`.
-    pub unhealthy_threshold: Option<u32>,
-    /// `StickySession`.
-    pub sticky_session: Option<OnOff>,
-    /// `StickySessionType`.
-    pub sticky_session_type: Option<StickySessionType>,
-    /// `Cookie`.
-    pub cookie: Option<String>,
-    /// `CookieTimeout`.
-    pub cookie_timeout: Option<u32>,
-    /// `Gzip`.
-    pub gzip: Option<OnOff>,
-    /// `IdleTimeout`.
-    pub idle_timeout: Option<u32>,
-    /// `RequestTimeout`.
-    pub request_timeout: Option<u32>,
-    /// `XForwardedFor*`.
-    pub x_forwarded_for: XForwardedFor,
-    /// `Description`.
-    pub description: Option<String>,
-    /// `AclStatus`.
-    pub acl_status: Option<OnOff>,
-    /// `AclId`.
-    pub acl_id: Option<String>,
-    /// `AclType`.
-    pub acl_type: Option<AclType>,
+// ---------------------------------------------------------------------------------------------------------------
+// UDP
+
+create_listener! {
+    /// Creates a UDP listener (`CreateLoadBalancerUDPListener`).
+    CreateLoadBalancerUdpListener, "CreateLoadBalancerUDPListener", Kind::Udp, bandwidth required: true,
+    {
+        /// `MasterSlaveServerGroupId`.
+        master_slave_server_group_id: Option<String>,
+    },
+    |r, p| { p.opt_str("MasterSlaveServerGroupId", r.master_slave_server_group_id.as_deref()); }
 }
 
-impl ApiRequest for SetLoadBalancerHttpsListenerAttribute {
-    type Response = RequestIdResponse;
-    const PRODUCT: Product = Product::Slb;
-    const ACTION: &'static str = "SetLoadBalancerHTTPSListenerAttribute";
-
-    fn to_params(&self, p: &mut Params) {
-        p.set("LoadBalancerId", &self.load_balancer_id)
-            .set("ListenerPort", self.listener_port.to_string())
-            .opt("Bandwidth", self.bandwidth)
-            .opt_str("VServerGroup", self.vserver_group.as_ref().map(OnOff::as_str))
-            .opt_str("VServerGroupId", self.vserver_group_id.as_deref())
-            .opt_str("ServerCertificateId", self.server_certificate_id.as_deref())
-            .opt_str("CACertificateId", self.ca_certificate_id.as_deref())
-            .opt_str("EnableHttp2", self.enable_http2.as_ref().map(OnOff::as_str))
-            .opt_str("TLSCipherPolicy", self.tls_cipher_policy.as_deref())
-            .opt_str("Scheduler", self.scheduler.as_ref().map(Scheduler::as_str))
-            .opt_str("HealthCheck", self.health_check.as_ref().map(OnOff::as_str))
-            .opt("HealthCheckConnectPort", self.health_check_connect_port)
-            .opt_str("HealthCheckDomain", self.health_check_domain.as_deref())
-            .opt_str("HealthCheckURI", self.health_check_uri.as_deref())
-            .opt_str("HealthCheckHttpCode", self.health_check_http_code.as_deref())
-            .opt("HealthCheckInterval", self.health_check_interval)
-            .opt_str("HealthCheckMethod", self.health_check_method.as_ref().map(HealthCheckMethod::as_str))
-            .opt("HealthCheckTimeout", self.health_check_timeout)
-            .opt("HealthyThreshold", self.healthy_threshold)
-            .opt("UnhealthyThreshold", self.unhealthy_threshold)
-            .opt_str("StickySession", self.sticky_session.as_ref().map(OnOff::as_str))
-            .opt_str("StickySessionType", self.sticky_session_type.as_ref().map(StickySessionType::as_str))
-            .opt_str("Cookie", self.cookie.as_deref())
-            .opt("CookieTimeout", self.cookie_timeout)
-            .opt_str("Gzip", self.gzip.as_ref().map(OnOff::as_str))
-            .opt("IdleTimeout", self.idle_timeout)
-            .opt("RequestTimeout", self.request_timeout)
-            .opt_str("Description", self.description.as_deref());
-        self.x_forwarded_for.to_params(p);
-        acl_params(p, self.acl_status.as_ref(), self.acl_id.as_deref(), self.acl_type.as_ref());
+set_listener! {
+    /// Changes a UDP listener (`SetLoadBalancerUDPListenerAttribute`).
+    SetLoadBalancerUdpListenerAttribute, "SetLoadBalancerUDPListenerAttribute", Kind::Udp,
+    {
+        /// `MasterSlaveServerGroup`.
+        master_slave_server_group: Option<OnOff>,
+        /// `MasterSlaveServerGroupId`.
+        master_slave_server_group_id: Option<String>,
+    },
+    |r, p| {
+        on_off(p, "MasterSlaveServerGroup", r.master_slave_server_group.as_ref());
+        p.opt_str("MasterSlaveServerGroupId", r.master_slave_server_group_id.as_deref());
     }
+}
 
-    /// Sets target values: repeating the call leaves the same configuration.
-    fn idempotent(&self) -> bool {
-        true
+// ---------------------------------------------------------------------------------------------------------------
+// HTTP and HTTPS
+
+create_listener! {
+    /// Creates an HTTP listener (`CreateLoadBalancerHTTPListener`).
+    CreateLoadBalancerHttpListener, "CreateLoadBalancerHTTPListener", Kind::Http, bandwidth required: false,
+    {
+        /// `ListenerForward`: `on` to redirect to HTTPS on `forward_port` (fixed at creation).
+        listener_forward: Option<OnOff>,
+        /// `ForwardPort`.
+        forward_port: Option<u16>,
+    },
+    |r, p| {
+        on_off(p, "ListenerForward", r.listener_forward.as_ref());
+        p.opt("ForwardPort", r.forward_port);
     }
+}
+
+create_listener! {
+    /// Creates an HTTPS listener (`CreateLoadBalancerHTTPSListener`).
+    CreateLoadBalancerHttpsListener, "CreateLoadBalancerHTTPSListener", Kind::Https, bandwidth required: true,
+    {
+        /// Certificates and TLS.
+        https: HttpsSettings,
+    },
+    |r, p| { r.https.to_params(p); }
+}
+
+set_listener! {
+    /// Changes an HTTP listener (`SetLoadBalancerHTTPListenerAttribute`). Forwarding (`ListenerForward`) cannot
+    /// be changed here: the listener must be recreated.
+    SetLoadBalancerHttpListenerAttribute, "SetLoadBalancerHTTPListenerAttribute", Kind::Http, {}, |_r, _p| {}
+}
+
+set_listener! {
+    /// Changes an HTTPS listener (`SetLoadBalancerHTTPSListenerAttribute`), including its certificates.
+    SetLoadBalancerHttpsListenerAttribute, "SetLoadBalancerHTTPSListenerAttribute", Kind::Https,
+    {
+        /// Certificates and TLS.
+        https: HttpsSettings,
+    },
+    |r, p| { r.https.to_params(p); }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1441,19 +1031,22 @@ mod tests {
             load_balancer_id: "lb-1".into(),
             listener_port: 80,
             vserver_group_id: Some("rsp-1".into()),
-            scheduler: Some(Scheduler::Rr),
-            health_check_switch: Some(OnOff::On),
-            health_check_type: Some(HealthCheckType::Tcp),
-            health_check_interval: Some(5),
-            health_check_connect_timeout: Some(3),
-            healthy_threshold: Some(3),
-            unhealthy_threshold: Some(2),
-            persistence_timeout: Some(0),
-            proxy_protocol_v2_enabled: Some(true),
+            attributes: ListenerAttributes {
+                scheduler: Some(Scheduler::Rr),
+                health_check: Some(OnOff::On),
+                health_check_type: Some(HealthCheckType::Tcp),
+                health_check_interval: Some(5),
+                health_check_connect_timeout: Some(3),
+                healthy_threshold: Some(3),
+                unhealthy_threshold: Some(2),
+                persistence_timeout: Some(0),
+                proxy_protocol_v2_enabled: Some(true),
+                acl_status: Some(OnOff::On),
+                acl_id: Some("acl-1".into()),
+                acl_type: Some(AclType::White),
+                ..Default::default()
+            },
             description: Some("k8s/80/web/default/c1".into()),
-            acl_status: Some(OnOff::On),
-            acl_id: Some("acl-1".into()),
-            acl_type: Some(AclType::White),
             ..Default::default()
         };
         let got = params(&r);
@@ -1492,7 +1085,7 @@ mod tests {
             listener_port: 80,
             vserver_group: Some(OnOff::On),
             vserver_group_id: Some("rsp-1".into()),
-            health_check_interval: Some(5),
+            attributes: ListenerAttributes { health_check_interval: Some(5), ..Default::default() },
             bandwidth: Some(-1),
             ..Default::default()
         };
@@ -1517,9 +1110,12 @@ mod tests {
             listener_port: 53,
             bandwidth: Some(10),
             backend_server_port: Some(30053),
-            health_check_interval: Some(2),
-            health_check_req: Some("ping".into()),
-            health_check_exp: Some("pong".into()),
+            attributes: ListenerAttributes {
+                health_check_interval: Some(2),
+                health_check_req: Some("ping".into()),
+                health_check_exp: Some("pong".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(
@@ -1537,8 +1133,11 @@ mod tests {
         let r = SetLoadBalancerUdpListenerAttribute {
             load_balancer_id: "lb-1".into(),
             listener_port: 53,
-            health_check_interval: Some(2),
-            health_check_req: Some("ping".into()),
+            attributes: ListenerAttributes {
+                health_check_interval: Some(2),
+                health_check_req: Some("ping".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(
@@ -1559,10 +1158,13 @@ mod tests {
             listener_port: 80,
             listener_forward: Some(OnOff::On),
             forward_port: Some(443),
-            x_forwarded_for: XForwardedFor {
-                enabled: Some(OnOff::On),
-                proto: Some(OnOff::On),
-                slb_port: Some(OnOff::Off),
+            attributes: ListenerAttributes {
+                x_forwarded_for: XForwardedFor {
+                    enabled: Some(OnOff::On),
+                    proto: Some(OnOff::On),
+                    slb_port: Some(OnOff::Off),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             ..Default::default()
@@ -1589,19 +1191,25 @@ mod tests {
             load_balancer_id: "lb-1".into(),
             listener_port: 443,
             vserver_group_id: Some("rsp-1".into()),
-            server_certificate_id: Some("1231579085529123_166f8204689_1714763408_709981xxx".into()),
-            health_check: OnOff::On,
-            health_check_uri: Some("/healthz".into()),
-            health_check_method: Some(HealthCheckMethod::Get),
-            health_check_interval: Some(5),
-            health_check_timeout: Some(3),
-            sticky_session: OnOff::On,
-            sticky_session_type: Some(StickySessionType::Insert),
-            cookie_timeout: Some(1800),
-            enable_http2: Some(OnOff::On),
-            tls_cipher_policy: Some("tls_cipher_policy_1_2".into()),
-            idle_timeout: Some(15),
-            request_timeout: Some(60),
+            https: HttpsSettings {
+                server_certificate_id: Some("1231579085529123_166f8204689_1714763408_709981xxx".into()),
+                enable_http2: Some(OnOff::On),
+                tls_cipher_policy: Some("tls_cipher_policy_1_2".into()),
+                ..Default::default()
+            },
+            attributes: ListenerAttributes {
+                health_check: Some(OnOff::On),
+                health_check_uri: Some("/healthz".into()),
+                health_check_method: Some(HealthCheckMethod::Get),
+                health_check_interval: Some(5),
+                health_check_timeout: Some(3),
+                sticky_session: Some(OnOff::On),
+                sticky_session_type: Some(StickySessionType::Insert),
+                cookie_timeout: Some(1800),
+                idle_timeout: Some(15),
+                request_timeout: Some(60),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(
@@ -1633,9 +1241,12 @@ mod tests {
         let r = SetLoadBalancerHttpListenerAttribute {
             load_balancer_id: "lb-1".into(),
             listener_port: 80,
-            sticky_session: Some(OnOff::On),
-            sticky_session_type: Some(StickySessionType::Server),
-            cookie: Some("SESSION".into()),
+            attributes: ListenerAttributes {
+                sticky_session: Some(OnOff::On),
+                sticky_session_type: Some(StickySessionType::Server),
+                cookie: Some("SESSION".into()),
+                ..Default::default()
+            },
             description: Some(String::new()),
             ..Default::default()
         };
@@ -1652,8 +1263,11 @@ mod tests {
         let r = SetLoadBalancerHttpsListenerAttribute {
             load_balancer_id: "lb-1".into(),
             listener_port: 443,
-            server_certificate_id: Some("cert-2".into()),
-            ca_certificate_id: Some("ca-1".into()),
+            https: HttpsSettings {
+                server_certificate_id: Some("cert-2".into()),
+                ca_certificate_id: Some("ca-1".into()),
+                ..Default::default()
+            },
             ..Default::default()
         };
         assert_eq!(
@@ -1666,6 +1280,25 @@ mod tests {
             ])
         );
         assert_eq!(SetLoadBalancerHttpsListenerAttribute::ACTION, "SetLoadBalancerHTTPSListenerAttribute");
+    }
+
+    #[test]
+    fn attributes_a_protocol_lacks_are_not_sent() {
+        let attributes = ListenerAttributes {
+            health_check_req: Some("ping".into()),
+            health_check_domain: Some("example.com".into()),
+            persistence_timeout: Some(10),
+            sticky_session: Some(OnOff::On),
+            ..Default::default()
+        };
+        let tcp = SetLoadBalancerTcpListenerAttribute { attributes: attributes.clone(), ..Default::default() };
+        let udp = SetLoadBalancerUdpListenerAttribute { attributes: attributes.clone(), ..Default::default() };
+        let http = SetLoadBalancerHttpListenerAttribute { attributes, ..Default::default() };
+        let names = |p: Vec<(String, String)>| p.into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        let common = ["ListenerPort", "LoadBalancerId"];
+        assert_eq!(names(params(&tcp)), [&["HealthCheckDomain"][..], &common, &["PersistenceTimeout"]].concat());
+        assert_eq!(names(params(&udp)), [&common[..], &["healthCheckReq"]].concat());
+        assert_eq!(names(params(&http)), [&["HealthCheckDomain"][..], &common, &["StickySession"]].concat());
     }
 
     #[test]

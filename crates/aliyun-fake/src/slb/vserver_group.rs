@@ -561,6 +561,34 @@ mod tests {
     }
 
     #[test]
+    fn creation_validates_its_backends_like_an_add_and_creates_nothing_when_refused() {
+        let mut s = cloud();
+        s.slb.limits.backends_per_load_balancer = 2;
+        let lb = create_intranet_lb(&mut s);
+        let create = |s: &mut crate::state::CloudState, json: &str| {
+            call(
+                s,
+                "CreateVServerGroup",
+                &[("LoadBalancerId", &lb), ("VServerGroupName", "g"), ("BackendServers", json)],
+            )
+        };
+        let err = create(&mut s, r#"[{"ServerId":"i-nope","Port":80}]"#).unwrap_err();
+        assert_eq!(err.code, "InvalidServerId.NotExist");
+        let err = create(&mut s, r#"[{"ServerId":"i-1"}]"#).unwrap_err();
+        assert!(err.message.contains("Port"), "{}", err.message);
+        let err = create(&mut s, &many_backends(41, 0)).unwrap_err();
+        assert!(err.message.contains("BackendServers"), "{}", err.message);
+        let three = r#"[{"ServerId":"i-1","Port":80},{"ServerId":"i-2","Port":80},{"ServerId":"i-3","Port":80}]"#;
+        let err = create(&mut s, three).unwrap_err();
+        assert_eq!(err.code, "InstanceBackendServerNumberOverLimit");
+        let listed = call(&mut s, "DescribeVServerGroups", &[("LoadBalancerId", &lb)]).unwrap();
+        assert!(listed["VServerGroups"]["VServerGroup"].as_array().unwrap().is_empty(), "{listed}");
+        let out = create(&mut s, r#"[{"ServerId":"i-1","Port":80},{"ServerId":"i-2","Port":80}]"#).unwrap();
+        let g = out["VServerGroupId"].as_str().unwrap().to_string();
+        assert_eq!(members(&mut s, &g).len(), 2);
+    }
+
+    #[test]
     fn set_modify_and_delete_groups() {
         let mut s = cloud();
         let lb = create_intranet_lb(&mut s);
