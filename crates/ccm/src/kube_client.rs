@@ -1,5 +1,10 @@
 //! The Kubernetes clients: `--kubeconfig` or in-cluster (or `$KUBECONFIG`), `--master`, and a client-side limit of
 //! `--kube-api-qps`/`--kube-api-burst` (best effort: a window of `burst` requests every `burst / qps` seconds).
+//!
+//! As in upstream's controller managers, where every controller gets its own client from the client builder (and
+//! so its own token bucket), each controller and the shared Node watch get their own limited client: one
+//! controller's burst (1,000 joining nodes to initialize) never starves another's writes (their routes'
+//! conditions), and the limit means what operators of the Go CCM expect it to mean.
 
 use std::time::Duration;
 
@@ -11,10 +16,12 @@ use crate::flags::Settings;
 /// The Kubernetes clients of the process.
 #[derive(Clone)]
 pub struct KubeClients {
-    /// For the controllers: rate-limited.
+    /// Rate-limited; for whatever has no client of its own ([`KubeClients::limited`]).
     pub main: kube::Client,
     /// For leader election only: not rate-limited, so controller traffic never delays a renewal.
     pub election: kube::Client,
+    config: Config,
+    limit: Option<(f32, u32)>,
 }
 
 impl std::fmt::Debug for KubeClients {
@@ -54,14 +61,27 @@ pub async fn config(settings: &Settings) -> anyhow::Result<Config> {
 pub async fn clients(settings: &Settings) -> anyhow::Result<KubeClients> {
     let config = config(settings).await?;
     let election = kube::Client::try_from(config.clone()).context("cannot build the Kubernetes client")?;
-    let builder = ClientBuilder::try_from(config).context("cannot build the Kubernetes client")?;
-    let main = match settings.kube_api_qps {
-        Some(qps) => {
-            let burst = u64::from(settings.kube_api_burst.max(1));
+    let limit = settings.kube_api_qps.map(|qps| (qps, settings.kube_api_burst));
+    let main = limited_client(&config, limit)?;
+    Ok(KubeClients { main, election, config, limit })
+}
+
+impl KubeClients {
+    /// A new client with its own `--kube-api-qps`/`--kube-api-burst` budget, for one controller (or the watch).
+    pub fn limited(&self) -> anyhow::Result<kube::Client> {
+        limited_client(&self.config, self.limit)
+    }
+}
+
+/// A client from `config`, limited to `(qps, burst)` when given.
+fn limited_client(config: &Config, limit: Option<(f32, u32)>) -> anyhow::Result<kube::Client> {
+    let builder = ClientBuilder::try_from(config.clone()).context("cannot build the Kubernetes client")?;
+    Ok(match limit {
+        Some((qps, burst)) => {
+            let burst = u64::from(burst.max(1));
             let window = Duration::from_secs_f64(burst as f64 / f64::from(qps));
             builder.with_layer(&tower::limit::RateLimitLayer::new(burst, window)).build()
         }
         None => builder.build(),
-    };
-    Ok(KubeClients { main, election })
+    })
 }

@@ -43,7 +43,14 @@ async fn runtime(settings: Settings) -> anyhow::Result<Runtime> {
     let config = cloud::load_cloud_config(&settings)?;
     let cloud = cloud::connect(&settings, &config, Default::default()).await?;
     let kube = kube_client::clients(&settings).await?.main;
-    Ok(Runtime { settings: Arc::new(settings), cloud_config: Arc::new(config), kube, cloud, instance: None })
+    Ok(Runtime {
+        settings: Arc::new(settings),
+        cloud_config: Arc::new(config),
+        kube,
+        kube_clients: None,
+        cloud,
+        instance: None,
+    })
 }
 
 /// The `plan` subcommand. Returns the process exit status (0 planned, 1 a controller could not plan).

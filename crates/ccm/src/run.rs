@@ -117,7 +117,14 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = &'static str
     }
     let clients = kube_client::clients(&settings).await?;
     let instance = std::env::var("POD_NAME").ok().or_else(|| std::env::var("HOSTNAME").ok()).filter(|s| !s.is_empty());
-    let rt = Runtime { settings: settings.clone(), cloud_config: config, kube: clients.main.clone(), cloud, instance };
+    let rt = Runtime {
+        settings: settings.clone(),
+        cloud_config: config,
+        kube: clients.main.clone(),
+        kube_clients: Some(clients.clone()),
+        cloud,
+        instance,
+    };
 
     let mut prepared = Vec::new();
     for unit in &units {
@@ -158,7 +165,9 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = &'static str
     let watch = SharedNodeWatch::new();
     let store = watch.store();
     let mut pending: Vec<_> = prepared.into_iter().map(|p| (p, watch.feed())).collect();
-    let watch_task = tokio::spawn(watch.run(clients.main.clone()));
+    // Its own budget too: a re-list after a watch error never waits behind a controller's writes.
+    let watch_client = clients.limited().unwrap_or_else(|_| clients.main.clone());
+    let watch_task = tokio::spawn(watch.run(watch_client));
     // The controllers start once the node cache is filled, and this process is its only waiter: kube-runtime's
     // `Store::wait_until_ready` wakes just one of several concurrent waiters (its `DelayedInit` keeps a single
     // waker), which left all but one controller waiting forever. Once the store is ready, every later wait

@@ -16,6 +16,7 @@ use crate::{
     cloud_config::CloudConfig,
     controllers::{Controller, EnabledControllers},
     flags::Settings,
+    kube_client::KubeClients,
 };
 
 /// A boxed, sendable future.
@@ -136,6 +137,8 @@ pub struct Runtime {
     pub cloud_config: Arc<CloudConfig>,
     /// The (rate-limited) Kubernetes client.
     pub kube: kube::Client,
+    /// Where each controller gets a client with its own rate limit; `None`: they share [`Runtime::kube`].
+    pub kube_clients: Option<KubeClients>,
     /// The cloud side.
     pub cloud: Cloud,
     /// This process's name in events (`reportingInstance`): the pod name when known.
@@ -153,6 +156,16 @@ impl std::fmt::Debug for Runtime {
 }
 
 impl Runtime {
+    /// A Kubernetes client for one controller: its own rate limit (as upstream's client builder gives each
+    /// controller), or the shared client when none can be built.
+    pub fn controller_kube(&self) -> kube::Client {
+        let Some(clients) = &self.kube_clients else { return self.kube.clone() };
+        clients.limited().unwrap_or_else(|error| {
+            tracing::warn!(error = %format!("{error:#}"), "sharing the Kubernetes client between controllers");
+            self.kube.clone()
+        })
+    }
+
     /// The cluster's region.
     pub fn region(&self) -> &str {
         &self.cloud.region.0
@@ -248,7 +261,11 @@ mod node {
 
     pub(super) fn prepare(rt: &Runtime, registry: &mut Registry) -> Prepared {
         let cloud = AliyunNodeCloud::new(rt.cloud.client.clone());
-        let ctx = Arc::new(Context::new(rt.kube.clone(), cloud, config(rt)));
+        let ctx = Context {
+            events_client: Some(rt.controller_kube()),
+            ..Context::new(rt.controller_kube(), cloud, config(rt))
+        };
+        let ctx = Arc::new(ctx);
         ctx.metrics.register(registry);
         Prepared::new(Unit::Node, move |feed| {
             Box::pin(async move { node_controller::run(ctx, feed).await.map_err(|e| e.to_string()) })
@@ -349,7 +366,7 @@ mod route {
         let metrics = RouteMetrics::default();
         metrics.register(registry);
         let ctx = Context {
-            client: rt.kube.clone(),
+            client: rt.controller_kube(),
             cloud: Arc::new(AliyunRouteCloud::new(rt.cloud.client.clone())),
             config: config(rt)?,
             metrics,
@@ -434,7 +451,7 @@ mod service {
         let metrics = ClbMetrics::default();
         metrics.register(registry);
         let ctx = ClbContext {
-            client: rt.kube.clone(),
+            client: rt.controller_kube(),
             cloud: AliyunClb::new(rt.cloud.client.clone()),
             config: config(rt),
             metrics,

@@ -28,7 +28,7 @@ use ccm_kube::{
     node::has_taint,
     node_feed::NodeFeed,
 };
-use futures::{StreamExt as _, stream};
+use futures::{Stream, StreamExt as _, stream};
 use k8s_openapi::api::core::v1::Node;
 use kube::{
     Api,
@@ -65,12 +65,15 @@ pub struct Context<C> {
     pub config: NodeControllerConfig,
     /// Metrics (register them with [`NodeMetrics::register`]).
     pub metrics: NodeMetrics,
+    /// The client events are published with, when not `client`: a client with its own rate limit keeps the
+    /// `Synced` event of each node from taking the budget of the next node's taint removal.
+    pub events_client: Option<kube::Client>,
 }
 
 impl<C: NodeCloud> Context<C> {
     /// A context with fresh metrics.
     pub fn new(client: kube::Client, cloud: C, config: NodeControllerConfig) -> Self {
-        Self { client, cloud, config, metrics: NodeMetrics::default() }
+        Self { client, cloud, config, metrics: NodeMetrics::default(), events_client: None }
     }
 }
 
@@ -79,6 +82,13 @@ pub async fn run<C: NodeCloud>(ctx: Arc<Context<C>>, feed: NodeFeed) -> Result<(
     let NodeFeed { store, changes } = feed;
     store.wait_until_ready().await.map_err(|_| Error::FeedClosed)?;
     tracing::info!(nodes = store.state().len(), "node controller started");
+    run_loop(ctx, store, changes).await;
+    tracing::info!("node feed ended; node controller stopped");
+    Ok(())
+}
+
+/// The loop: wakes on a node change, a tick, a finished batch, or when the scheduler has something due.
+async fn run_loop<C: NodeCloud>(ctx: Arc<Context<C>>, store: Store<Node>, changes: impl Stream<Item = Arc<Node>>) {
     let worker = Arc::new(Worker::new(ctx.clone(), store.clone()));
     let config = &ctx.config;
     let mut changes = pin!(changes);
@@ -88,7 +98,10 @@ pub async fn run<C: NodeCloud>(ctx: Arc<Context<C>>, feed: NodeFeed) -> Result<(
     let mut lifecycle = ticker(start + config.lifecycle_period, config.lifecycle_period);
     let mut jobs: JoinSet<Vec<(String, Outcome)>> = JoinSet::new();
     loop {
-        let wake = scheduler.next_wakeup().unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        // While a batch runs, nothing the scheduler has due can start: waking for it would only find the batch
+        // still running, with the deadline still in the past, and spin until the batch ends. The end of the batch
+        // wakes the loop instead.
+        let wake = scheduler.next_wakeup().filter(|_| jobs.is_empty());
         tokio::select! {
             change = changes.next() => match change {
                 Some(node) => scheduler.observe(&node, Instant::now()),
@@ -96,7 +109,7 @@ pub async fn run<C: NodeCloud>(ctx: Arc<Context<C>>, feed: NodeFeed) -> Result<(
             },
             _ = refresh.tick() => scheduler.refresh_tick(&store.state(), Instant::now()),
             _ = lifecycle.tick() => scheduler.lifecycle_tick(&store.state(), Instant::now()),
-            _ = sleep_until(wake) => {}
+            _ = sleep_until(wake.unwrap_or(start)), if wake.is_some() => {}
             Some(done) = jobs.join_next(), if !jobs.is_empty() => match done {
                 Ok(outcomes) => scheduler.record_all(outcomes, Instant::now()),
                 Err(error) => tracing::error!(%error, "a node batch panicked; its nodes wait for the next trigger"),
@@ -110,8 +123,6 @@ pub async fn run<C: NodeCloud>(ctx: Arc<Context<C>>, feed: NodeFeed) -> Result<(
         }
     }
     jobs.shutdown().await;
-    tracing::info!("node feed ended; node controller stopped");
-    Ok(())
 }
 
 /// An interval starting at `start` (a zero period is taken as one millisecond); late ticks are not bunched.
@@ -132,7 +143,8 @@ impl<C: NodeCloud> Worker<C> {
     fn new(ctx: Arc<Context<C>>, store: Store<Node>) -> Self {
         let config = &ctx.config;
         let reporter = Reporter { controller: config.event_reporter.clone(), instance: config.event_instance.clone() };
-        let recorder = Recorder::new(ctx.client.clone(), reporter);
+        let events_client = ctx.events_client.clone().unwrap_or_else(|| ctx.client.clone());
+        let recorder = Recorder::new(events_client, reporter);
         let nodes: Api<Node> = Api::all(ctx.client.clone());
         let applier = Applier::new(nodes, recorder, ctx.metrics.clone(), config.plan_config(), &config.event_reporter);
         Self { ctx, store, applier }

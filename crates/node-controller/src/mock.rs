@@ -6,6 +6,7 @@ use std::{
     collections::{BTreeMap, BTreeSet, HashMap},
     net::{IpAddr, Ipv4Addr},
     sync::{Arc, Mutex, MutexGuard},
+    time::Duration,
 };
 
 use aliyun_api::{ApiError, Error as ApiClientError};
@@ -49,6 +50,8 @@ struct State {
     failures: HashMap<MockCall, u32>,
     /// ENIs whose modification always fails.
     stuck_enis: BTreeSet<String>,
+    /// How long every call takes.
+    latency: Duration,
 }
 
 /// The in-memory cloud.
@@ -142,6 +145,19 @@ impl MockNodeCloud {
         self.state().stuck_enis.insert(eni_id.to_owned());
     }
 
+    /// Makes every call take `latency` (a slow cloud keeps batches running while nodes keep changing).
+    pub fn set_latency(&self, latency: Duration) {
+        self.state().latency = latency;
+    }
+
+    /// Waits the configured latency, without holding the state.
+    async fn delay(&self) {
+        let latency = self.state().latency;
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
+    }
+
     /// How many requests of `call` were made.
     pub fn calls(&self, call: MockCall) -> u32 {
         self.state().calls.get(&call).copied().unwrap_or(0)
@@ -195,12 +211,14 @@ fn injected(call: MockCall, code: &str, message: &str) -> Error {
 
 impl NodeCloud for MockNodeCloud {
     async fn instances_by_ids(&self, region: &str, ids: &[String]) -> Result<Vec<EcsInstance>> {
+        self.delay().await;
         let state = self.begin(MockCall::InstancesByIds, ids.len())?;
         let found = ids.iter().filter_map(|id| state.instances.get(id)).filter(|i| i.region_id == region);
         Ok(found.cloned().collect())
     }
 
     async fn instances_by_private_ips(&self, region: &str, vpc_id: &str, ips: &[Ipv4Addr]) -> Result<Vec<EcsInstance>> {
+        self.delay().await;
         let state = self.begin(MockCall::InstancesByPrivateIps, ips.len())?;
         let wanted: Vec<IpAddr> = ips.iter().copied().map(IpAddr::V4).collect();
         let found = state
@@ -212,11 +230,13 @@ impl NodeCloud for MockNodeCloud {
     }
 
     async fn source_dest_check_enabled(&self, _region: &str, eni_ids: &[String]) -> Result<Vec<String>> {
+        self.delay().await;
         let state = self.begin(MockCall::DescribeNetworkInterfaces, eni_ids.len())?;
         Ok(eni_ids.iter().filter(|id| state.checked_enis.contains(*id)).cloned().collect())
     }
 
     async fn disable_source_dest_check(&self, _region: &str, eni_id: &str) -> Result<()> {
+        self.delay().await;
         let mut state = self.begin(MockCall::DisableSourceDestCheck, 1)?;
         if state.stuck_enis.contains(eni_id) {
             return Err(injected(MockCall::DisableSourceDestCheck, "InvalidOperation.Conflict", "the ENI is busy"));

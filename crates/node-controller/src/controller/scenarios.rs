@@ -243,3 +243,45 @@ async fn an_ambiguous_ip_match_and_a_stuck_eni_keep_the_taint() {
     assert!(tainted(&h, "twin") && tainted(&h, "stuck"));
     assert_eq!(h.api.node("twin").unwrap().spec.unwrap().provider_id, None);
 }
+
+#[tokio::test]
+async fn the_loop_sleeps_while_a_batch_runs_and_more_nodes_wait() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // A slow cloud keeps the first batch running while more nodes join; their window passes meanwhile. The loop
+    // must wait for the batch to end, not spin on the passed deadline (it did: 10 s of CPU for 100 nodes).
+    let ids: Vec<(String, String)> = (1..=5).map(|n| (format!("i-{n}"), format!("10.0.0.{n}"))).collect();
+    let cloud = MockNodeCloud::new();
+    for (id, ip) in &ids {
+        cloud.add_instance(instance(REGION, id, ip));
+    }
+    cloud.set_latency(Duration::from_millis(200));
+    let joining = |n: usize| {
+        let (id, ip) = &ids[n - 1];
+        let node = NodeBuilder::new(&format!("node-{n}")).provider_id(&format!("{REGION}.{id}")).uninitialized();
+        node.kubelet_addresses(ip).ready("True").build()
+    };
+    let (api, client, feed) = FakeApiServer::start(vec![joining(1)]);
+    let quiet = NodeControllerConfig { lifecycle_period: Duration::from_secs(3600), ..config() };
+    let ctx = Arc::new(Context::new(client, cloud.clone(), quiet));
+    let NodeFeed { store, changes } = feed;
+    store.wait_until_ready().await.unwrap();
+    // Every wake-up of the loop polls the change stream once: count them.
+    let polls = Arc::new(AtomicUsize::new(0));
+    let mut changes = Box::pin(changes);
+    let counter = polls.clone();
+    let counted = stream::poll_fn(move |cx| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        changes.poll_next_unpin(cx)
+    });
+    let task = tokio::spawn(run_loop(ctx, store, counted));
+    let h_tainted = |n: usize| api.node(&format!("node-{n}")).is_some_and(|n| has_taint(&n, TAINT_UNINITIALIZED));
+    eventually("the first batch is at the cloud", || cloud.calls(MockCall::InstancesByIds) == 1).await;
+    for n in 2..=5 {
+        api.put(joining(n));
+    }
+    eventually("every node is initialized", || (1..=5).all(|n| !h_tainted(n))).await;
+    task.abort();
+    assert_eq!(cloud.calls(MockCall::InstancesByIds), 2, "two batches: the first node, then the four others");
+    let polls = polls.load(Ordering::Relaxed);
+    assert!(polls < 200, "the loop woke {polls} times for 5 nodes and a few dozen changes");
+}
