@@ -320,9 +320,11 @@ impl RouteCloud for AliyunRouteCloud {
         Ok(routes)
     }
 
-    async fn has_pending(&self, table_id: &str) -> Result<bool, CloudError> {
+    async fn has_pending(&self, table_id: &str, among: &[IpNet]) -> Result<bool, CloudError> {
         let request = DescribeRouteEntryList {
             route_table_id: table_id.to_owned(),
+            // At most MAX_BATCH destinations: one page of MAX_RESULT, whatever the size of the table.
+            dest_cidr_block_list: among.iter().map(ToString::to_string).collect(),
             max_result: Some(DescribeRouteEntryList::MAX_RESULT),
             ..Default::default()
         };

@@ -7,6 +7,9 @@
 //! * Before each write the table must have no entry in progress: the executor asks the cloud and waits with a
 //!   bounded backoff. Entries refused because the table was busy are retried after waiting, up to a limit; every
 //!   other per-entry failure is reported as it is.
+//! * Asking is frugal: not before the first write when the pass's own listing showed the table settled; after a
+//!   write, one listing filtered to the destinations just written (one page, whatever the table's size) per poll
+//!   round; the whole table only after the cloud said it was busy with entries that are not ours.
 //! * Creates whose destination was held by a route that could not be deleted are not attempted.
 
 use std::{
@@ -15,6 +18,7 @@ use std::{
     time::Duration,
 };
 
+use ipnet::IpNet;
 use tokio::time::Instant;
 use tracing::{debug, warn};
 
@@ -175,7 +179,7 @@ impl<C: RouteCloud> RouteExecutor<C> {
         let runs = tables.into_iter().map(|table| {
             let deletes: Vec<&RouteDelete> = plan.deletes.iter().filter(|d| d.route.table_id == table).collect();
             let creates: Vec<&RouteCreate> = plan.creates.iter().filter(|c| c.route.table_id == table).collect();
-            self.apply_table(table, deletes, creates)
+            self.apply_table(table, &plan.settled_tables, deletes, creates)
         });
         let mut report = ApplyReport::default();
         for table_report in futures::future::join_all(runs).await {
@@ -185,9 +189,22 @@ impl<C: RouteCloud> RouteExecutor<C> {
         report
     }
 
-    async fn apply_table(&self, table: &str, deletes: Vec<&RouteDelete>, creates: Vec<&RouteCreate>) -> ApplyReport {
+    async fn apply_table(
+        &self,
+        table: &str,
+        settled: &BTreeSet<String>,
+        deletes: Vec<&RouteDelete>,
+        creates: Vec<&RouteCreate>,
+    ) -> ApplyReport {
         let _guard = self.locks.lock(table).await;
-        let mut gate = WriteGate { cloud: self.cloud.as_ref(), settings: &self.settings, table, wrote: false };
+        let mut gate = WriteGate {
+            cloud: self.cloud.as_ref(),
+            settings: &self.settings,
+            table,
+            wrote: false,
+            settled: settled.contains(table),
+            written: Vec::new(),
+        };
         let delete_keys: Vec<RouteKey> = deletes.iter().map(|d| d.route.clone()).collect();
         let mut deleted = self.write_all(&mut gate, Op::Delete, delete_keys).await;
         let failed_destinations: BTreeMap<_, String> = deleted
@@ -251,12 +268,13 @@ impl<C: RouteCloud> RouteExecutor<C> {
         if let Err(error) = gate.wait_until_settled().await {
             return batch.iter().map(|route| RouteWrite { route: route.clone(), result: Err(error.clone()) }).collect();
         }
-        gate.wrote = true;
         let writes = match op {
             Op::Create => self.cloud.create_routes(batch).await,
             Op::Delete => self.cloud.delete_routes(batch).await,
         };
-        complete(batch, writes)
+        let writes = complete(batch, writes);
+        gate.wrote(&writes);
+        writes
     }
 }
 
@@ -291,17 +309,33 @@ struct WriteGate<'a, C> {
     table: &'a str,
     /// Whether this pass wrote to the table already (its entries are then surely in progress for a while).
     wrote: bool,
+    /// Whether the table is known to have no entry in progress (from the pass's listing, until the first write).
+    settled: bool,
+    /// The destinations the last write changed, which are what keeps the table busy; empty: look at every entry.
+    written: Vec<IpNet>,
 }
 
 impl<C: RouteCloud> WriteGate<'_, C> {
+    /// Notes a write: its entries are in progress now. When the cloud refused some because the table was busy
+    /// with other entries, the next look is at the whole table.
+    fn wrote(&mut self, writes: &[RouteWrite]) {
+        self.wrote = true;
+        self.settled = false;
+        let busy = writes.iter().any(|w| matches!(w.result, Err(RouteWriteError::Busy { .. })));
+        self.written = if busy { Vec::new() } else { writes.iter().map(|w| w.route.destination).collect() };
+    }
+
     async fn wait_until_settled(&mut self) -> Result<(), RouteWriteError> {
+        if self.settled {
+            return Ok(());
+        }
         let started = Instant::now();
         let mut delay = self.settings.poll_initial;
         if self.wrote {
             tokio::time::sleep(delay).await;
         }
         loop {
-            match self.cloud.has_pending(self.table).await {
+            match self.cloud.has_pending(self.table, &self.written).await {
                 Ok(false) => return Ok(()),
                 Ok(true) => {}
                 Err(error) => {

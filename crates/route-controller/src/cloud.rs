@@ -270,8 +270,10 @@ pub trait RouteCloud: Send + Sync {
     /// The custom routes of `table_id` (every next hop kind, so that foreign routes are seen and left alone).
     fn routes(&self, table_id: &str) -> impl Future<Output = Result<Vec<CloudRoute>, CloudError>> + Send;
 
-    /// Whether `table_id` has entries in progress (Pending, Deleting, ...), during which it refuses writes.
-    fn has_pending(&self, table_id: &str) -> impl Future<Output = Result<bool, CloudError>> + Send;
+    /// Whether `table_id` has entries in progress (Pending, Deleting, ...), during which it refuses writes. With
+    /// `among` (at most [`MAX_BATCH`] destinations: the ones just written) only those entries are looked at, which
+    /// takes one small listing instead of paging through the whole table; empty: every entry.
+    fn has_pending(&self, table_id: &str, among: &[IpNet]) -> impl Future<Output = Result<bool, CloudError>> + Send;
 
     /// Creates instance routes: one result per route, in order. Callers pass at most [`MAX_BATCH`] routes of one
     /// table per call; an existing route to the same instance is [`WriteOutcome::AlreadyDone`].

@@ -8,6 +8,8 @@
 //! * Every pass is a full one: all nodes, all managed tables. Nothing is planned before the node cache has
 //!   synced, so an empty cache never deletes routes.
 //! * The node feed keeps being read while a pass runs, so the shared watch never waits for this controller.
+//! * A pass ends with its cloud writes: its conditions and events are queued for the [`crate::writer`] task, so
+//!   that nodes joining meanwhile get their routes planned without waiting for the Kubernetes writes.
 //! * A node whose `NetworkUnavailable` condition is changed by someone else, while its routes are unchanged, is
 //!   put right without a cloud call. While a pass runs, such a change is only noted and looked at again when the
 //!   pass has ended: it may be the pass's own write, which the previous pass's decision would revert.
@@ -35,7 +37,7 @@ use tokio::time::{Instant, sleep_until};
 use tracing::{debug, error, info, warn};
 
 use crate::{
-    apply::{ApplyReport, NodeRouteResult},
+    apply::ApplyReport,
     cloud::{RouteCloud, WriteOutcome},
     config::RouteControllerConfig,
     error::{Error, Result},
@@ -44,6 +46,7 @@ use crate::{
     plan::RoutePlan,
     reconciler::RouteReconciler,
     status::{NetworkCondition, NodeEvent, node_events},
+    writer::Writer,
 };
 
 /// How often the node cache is scanned for deleted nodes.
@@ -101,12 +104,11 @@ pub async fn run<C: RouteCloud + 'static>(ctx: Context<C>, feed: NodeFeed) -> Re
     let reporter =
         ctx.reporter.clone().unwrap_or_else(|| Reporter { controller: CONTROLLER_NAME.into(), instance: None });
     let kube = KubeSide { nodes: Api::all(ctx.client.clone()), recorder: Recorder::new(ctx.client, reporter) };
-    let worker = Worker {
-        reconciler: RouteReconciler::new(Arc::clone(&ctx.cloud), ctx.config.clone()),
-        kube: kube.clone(),
-        store: store.clone(),
-        metrics: ctx.metrics,
-    };
+    let writer = Writer::new();
+    let writes = writer.clone().run(kube, store.clone(), ctx.metrics.clone());
+    tokio::pin!(writes);
+    let worker =
+        Worker { reconciler: RouteReconciler::new(Arc::clone(&ctx.cloud), ctx.config.clone()), metrics: ctx.metrics };
     let mut state = LoopState::new(&ctx.config);
     let mut changes = changes.fuse();
     let mut scan = tokio::time::interval(DELETION_SCAN);
@@ -123,19 +125,22 @@ pub async fn run<C: RouteCloud + 'static>(ctx: Context<C>, feed: NodeFeed) -> Re
         }
         let wake = state.next_wake();
         tokio::select! {
-            Some(node) = changes.next() => state.node_changed(&node, &kube, running.is_some()).await,
+            Some(node) = changes.next() => state.node_changed(&node, &writer, running.is_some()),
             _ = scan.tick() => state.scan_deletions(&store),
             (worker, outcome) = finish(&mut running), if running.is_some() => {
                 running = None;
                 idle = Some(worker);
-                state.pass_done(outcome, Instant::now());
-                for (name, wanted) in state.drifted_after_pass(&store) {
-                    if let Err(error) = kube.set_condition(&name, wanted).await {
-                        warn!(node = name, %error, "cannot restore the NetworkUnavailable condition");
+                let events = state.pass_done(outcome, Instant::now());
+                let to_write = state.conditions_to_write(&store);
+                writer.queue(|q| {
+                    for (name, wanted) in to_write {
+                        q.condition(name, wanted);
                     }
-                }
+                    q.events(events);
+                });
             }
             _ = sleep_until(wake), if running.is_none() => {}
+            () = &mut writes => {}
         }
     }
 }
@@ -218,13 +223,23 @@ impl LoopState {
         }
     }
 
-    async fn node_changed(&mut self, node: &Node, kube: &KubeSide, pass_running: bool) {
+    fn node_changed(&mut self, node: &Node, writer: &Writer, pass_running: bool) {
         let Some(name) = node.metadata.name.as_deref() else { return };
-        if let Some(wanted) = self.react(node, pass_running)
-            && let Err(error) = kube.set_condition(name, wanted).await
-        {
-            warn!(node = name, %error, "cannot restore the NetworkUnavailable condition");
+        if let Some(wanted) = self.react(node, pass_running) {
+            writer.queue(|q| q.condition(name.to_owned(), wanted));
         }
+    }
+
+    /// After a pass: the conditions to write, for the nodes of the cache that do not carry what the pass decided,
+    /// and for those changed by someone else while it ran.
+    fn conditions_to_write(&mut self, store: &Store<Node>) -> Vec<(String, NetworkCondition)> {
+        let mut out = self.drifted_after_pass(store);
+        for (name, wanted) in &self.conditions {
+            if store.get(&ObjectRef::new(name)).is_some_and(|node| !wanted.is_set_on(&node)) {
+                out.push((name.clone(), *wanted));
+            }
+        }
+        out
     }
 
     /// Handles a node update; returns the condition to put back on the node now, if any.
@@ -289,7 +304,8 @@ impl LoopState {
             snapshot.iter().filter_map(|n| n.metadata.name.clone().map(|name| (name, RoutingKey::of(n)))).collect();
     }
 
-    fn pass_done(&mut self, outcome: PassOutcome, now: Instant) {
+    /// Takes a pass's decisions; returns its events, to publish.
+    fn pass_done(&mut self, outcome: PassOutcome, now: Instant) -> Vec<NodeEvent> {
         self.conditions = outcome.conditions;
         self.next_periodic = now + self.period;
         if outcome.success {
@@ -300,6 +316,7 @@ impl LoopState {
             self.retry_due = Some(now + self.retry_delay);
             info!(retry_in = ?self.retry_delay, "route pass had failures; retrying");
         }
+        outcome.events
     }
 }
 
@@ -318,17 +335,19 @@ enum NodeChange {
 struct PassOutcome {
     conditions: HashMap<String, NetworkCondition>,
     success: bool,
+    /// Events to publish about the pass's nodes.
+    events: Vec<NodeEvent>,
 }
 
 /// Kubernetes writes: node conditions and events.
 #[derive(Clone)]
-struct KubeSide {
+pub(crate) struct KubeSide {
     nodes: Api<Node>,
     recorder: Recorder,
 }
 
 impl KubeSide {
-    async fn set_condition(&self, node: &str, condition: NetworkCondition) -> Result<()> {
+    pub(crate) async fn set_condition(&self, node: &str, condition: NetworkCondition) -> Result<()> {
         let patch = Patch::Strategic(condition.patch(Timestamp::now()));
         self.nodes
             .patch_status(node, &PatchParams::default(), &patch)
@@ -338,7 +357,7 @@ impl KubeSide {
         Ok(())
     }
 
-    async fn publish(&self, node: &Node, event: &NodeEvent) -> Result<()> {
+    pub(crate) async fn publish(&self, node: &Node, event: &NodeEvent) -> Result<()> {
         let kube_event = Event {
             type_: if event.warning { EventType::Warning } else { EventType::Normal },
             reason: event.reason.to_owned(),
@@ -357,26 +376,24 @@ impl KubeSide {
 /// Does the passes; moved into the running pass and back.
 struct Worker<C> {
     reconciler: RouteReconciler<C>,
-    kube: KubeSide,
-    store: Store<Node>,
     metrics: RouteMetrics,
 }
 
 impl<C: RouteCloud + 'static> Worker<C> {
     async fn pass(mut self, trigger: Trigger, snapshot: Vec<Arc<Node>>) -> (Self, PassOutcome) {
         let started = Instant::now();
-        let (success, conditions) = match self.plan_and_apply(&snapshot, trigger).await {
-            Ok((plan, report)) => self.report(&plan, &report).await,
+        let outcome = match self.plan_and_apply(&snapshot, trigger).await {
+            Ok((plan, report)) => self.report(&plan, &report),
             Err(error) => {
                 error!(%error, trigger = trigger.label(), "route pass failed");
                 self.metrics.error(error.kind());
-                (false, HashMap::new())
+                PassOutcome { conditions: HashMap::new(), success: false, events: Vec::new() }
             }
         };
-        let result = if success { "success" } else { "failure" };
+        let result = if outcome.success { "success" } else { "failure" };
         self.metrics.passes.get_or_create(&PassLabels { trigger: trigger.label().into(), result: result.into() }).inc();
         self.metrics.pass_duration.observe(started.elapsed().as_secs_f64());
-        (self, PassOutcome { conditions, success })
+        (self, outcome)
     }
 
     async fn plan_and_apply(&mut self, nodes: &[Arc<Node>], trigger: Trigger) -> Result<(RoutePlan, ApplyReport)> {
@@ -395,22 +412,16 @@ impl<C: RouteCloud + 'static> Worker<C> {
         Ok((plan, report))
     }
 
-    /// Metrics, conditions and events of an applied plan; whether everything succeeded, and each node's condition.
-    async fn report(&self, plan: &RoutePlan, report: &ApplyReport) -> (bool, HashMap<String, NetworkCondition>) {
+    /// Metrics of an applied plan, each node's condition, and the events to publish.
+    fn report(&self, plan: &RoutePlan, report: &ApplyReport) -> PassOutcome {
         self.count(report);
         let results = report.node_results(plan);
         let routed = results.iter().filter(|r| r.all_routes_present).count();
         self.metrics.routed_nodes.set(routed as i64);
-        let mut success = report.is_success();
-        let conditions = self.set_conditions(&results, &mut success).await;
-        for event in node_events(plan, report, &results) {
-            let Some(node) = self.store.get(&ObjectRef::new(&event.node)) else { continue };
-            if let Err(error) = self.kube.publish(&node, &event).await {
-                warn!(%error, "cannot publish a route event");
-                self.metrics.error(error.kind());
-            }
-        }
-        (success, conditions)
+        let conditions =
+            results.iter().map(|r| (r.node.clone(), NetworkCondition::from_routed(r.all_routes_present))).collect();
+        let events = node_events(plan, report, &results);
+        PassOutcome { conditions, success: report.is_success(), events }
     }
 
     fn count(&self, report: &ApplyReport) {
@@ -427,28 +438,6 @@ impl<C: RouteCloud + 'static> Worker<C> {
             warn!(%route, %error, "route write failed");
             self.metrics.error(error.kind());
         }
-    }
-
-    async fn set_conditions(
-        &self,
-        results: &[NodeRouteResult],
-        success: &mut bool,
-    ) -> HashMap<String, NetworkCondition> {
-        let mut conditions = HashMap::new();
-        for result in results {
-            let wanted = NetworkCondition::from_routed(result.all_routes_present);
-            conditions.insert(result.node.clone(), wanted);
-            let Some(node) = self.store.get(&ObjectRef::new(&result.node)) else { continue };
-            if wanted.is_set_on(&node) {
-                continue;
-            }
-            if let Err(error) = self.kube.set_condition(&result.node, wanted).await {
-                warn!(%error, "cannot set the NetworkUnavailable condition");
-                self.metrics.error(error.kind());
-                *success = false;
-            }
-        }
-        conditions
     }
 }
 
@@ -472,7 +461,7 @@ mod tests {
         let now = Instant::now();
         assert_eq!(s.due(now), Some(Trigger::Startup));
         assert_eq!(s.due(now), None);
-        s.pass_done(PassOutcome { conditions: HashMap::new(), success: true }, now);
+        s.pass_done(PassOutcome { conditions: HashMap::new(), success: true, events: Vec::new() }, now);
         assert_eq!(s.next_wake(), now + Duration::from_secs(300));
         assert_eq!(s.due(now + Duration::from_secs(300)), Some(Trigger::Periodic));
     }
@@ -510,7 +499,11 @@ mod tests {
         assert_eq!(s.change_of(&node), NodeChange::Routing, "not seen by any pass yet");
         s.planning_from(&[Arc::clone(&node)]);
         s.pass_done(
-            PassOutcome { conditions: [("node-1".to_string(), NetworkCondition::RouteCreated)].into(), success: true },
+            PassOutcome {
+                conditions: [("node-1".to_string(), NetworkCondition::RouteCreated)].into(),
+                success: true,
+                events: Vec::new(),
+            },
             Instant::now(),
         );
         assert_eq!(s.change_of(&node), NodeChange::Irrelevant);
@@ -534,6 +527,7 @@ mod tests {
             PassOutcome {
                 conditions: [("node-1".to_string(), NetworkCondition::NoRouteCreated)].into(),
                 success: false,
+                events: Vec::new(),
             },
             Instant::now(),
         );
@@ -547,7 +541,11 @@ mod tests {
         writer.apply_watcher_event(&watcher::Event::InitApply((*routed).clone()));
         writer.apply_watcher_event(&watcher::Event::InitDone);
         s.pass_done(
-            PassOutcome { conditions: [("node-1".to_string(), NetworkCondition::RouteCreated)].into(), success: true },
+            PassOutcome {
+                conditions: [("node-1".to_string(), NetworkCondition::RouteCreated)].into(),
+                success: true,
+                events: Vec::new(),
+            },
             Instant::now(),
         );
         assert_eq!(s.drifted_after_pass(&store), vec![], "the node carries what the pass decided");
@@ -558,7 +556,11 @@ mod tests {
         assert_eq!(s.react(&unrouted, true), None);
         writer.apply_watcher_event(&watcher::Event::Apply((*unrouted).clone()));
         s.pass_done(
-            PassOutcome { conditions: [("node-1".to_string(), NetworkCondition::RouteCreated)].into(), success: true },
+            PassOutcome {
+                conditions: [("node-1".to_string(), NetworkCondition::RouteCreated)].into(),
+                success: true,
+                events: Vec::new(),
+            },
             Instant::now(),
         );
         assert_eq!(s.drifted_after_pass(&store), vec![("node-1".to_string(), NetworkCondition::RouteCreated)]);
@@ -607,7 +609,7 @@ mod tests {
         let mut s = state();
         let now = Instant::now();
         s.due(now);
-        let failed = || PassOutcome { conditions: HashMap::new(), success: false };
+        let failed = || PassOutcome { conditions: HashMap::new(), success: false, events: Vec::new() };
         s.pass_done(failed(), now);
         assert_eq!(s.retry_due, Some(now + Duration::from_secs(10)));
         s.pass_done(failed(), now);
@@ -617,7 +619,7 @@ mod tests {
         }
         assert_eq!(s.retry_delay, Duration::from_secs(300), "capped at the period");
         assert_eq!(s.due(now + Duration::from_secs(300)), Some(Trigger::Retry));
-        s.pass_done(PassOutcome { conditions: HashMap::new(), success: true }, now);
+        s.pass_done(PassOutcome { conditions: HashMap::new(), success: true, events: Vec::new() }, now);
         assert_eq!(s.retry_due, None);
     }
 }

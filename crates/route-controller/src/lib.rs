@@ -47,6 +47,7 @@ pub mod plan;
 pub mod reconciler;
 pub mod status;
 pub mod tables;
+mod writer;
 
 pub use apply::{ApplyReport, ApplySettings, RouteExecutor};
 pub use cloud::{CloudRoute, RouteCloud, RouteKey};

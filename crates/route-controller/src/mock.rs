@@ -32,6 +32,8 @@ pub struct MockCalls {
     pub routes: usize,
     /// `has_pending` calls.
     pub has_pending: usize,
+    /// `has_pending` calls that looked at the whole table (a listing paging through every entry).
+    pub has_pending_whole_table: usize,
     /// `create_routes` calls.
     pub create_calls: usize,
     /// `delete_routes` calls.
@@ -512,11 +514,16 @@ impl RouteCloud for MockRouteCloud {
             .ok_or_else(|| CloudError::new("DescribeRouteEntryList", format!("route table {table_id} does not exist")))
     }
 
-    async fn has_pending(&self, table_id: &str) -> Result<bool, CloudError> {
+    async fn has_pending(&self, table_id: &str, among: &[IpNet]) -> Result<bool, CloudError> {
         let mut state = self.lock();
         state.calls.has_pending += 1;
+        state.calls.has_pending_whole_table += usize::from(among.is_empty());
         state.settle(Instant::now());
-        Ok(state.tables.get(table_id).is_some_and(|t| t.entries.iter().any(|e| e.state != EntryState::Available)))
+        let looked_at = |e: &&Entry| among.is_empty() || among.contains(&e.destination);
+        Ok(state
+            .tables
+            .get(table_id)
+            .is_some_and(|t| t.entries.iter().filter(looked_at).any(|e| e.state != EntryState::Available)))
     }
 
     async fn create_routes(&self, routes: &[RouteKey]) -> Vec<RouteWrite> {
@@ -553,11 +560,11 @@ mod tests {
         cloud.add_table("vtb-a", false, &[]);
         cloud.set_pending_window(Duration::from_secs(3));
         cloud.create_routes(&[key("10.0.1.0/24")]).await;
-        assert!(cloud.has_pending("vtb-a").await.unwrap());
+        assert!(cloud.has_pending("vtb-a", &[]).await.unwrap());
         let refused = cloud.create_routes(&[key("10.0.2.0/24")]).await;
         assert!(matches!(refused[0].result, Err(RouteWriteError::Busy { .. })));
         tokio::time::sleep(Duration::from_secs(3)).await;
-        assert!(!cloud.has_pending("vtb-a").await.unwrap());
+        assert!(!cloud.has_pending("vtb-a", &[]).await.unwrap());
         cloud.delete_routes(&[key("10.0.1.0/24")]).await;
         assert_eq!(cloud.routes_of("vtb-a")[0].status, RouteStatus::InProgress, "deleting");
         tokio::time::sleep(Duration::from_secs(3)).await;

@@ -18,7 +18,7 @@ use std::{
 
 use ipnet::IpNet;
 
-use crate::cloud::{CloudRoute, NextHop, RouteKey};
+use crate::cloud::{CloudRoute, NextHop, RouteKey, RouteStatus};
 
 /// An ECS node, as far as routes are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,6 +266,8 @@ pub struct RoutePlan {
     pub nodes: Vec<NodeRouteState>,
     /// What the operator should know.
     pub warnings: Vec<PlanWarning>,
+    /// Tables whose listing showed no entry in progress: the first write needs no look at them first.
+    pub settled_tables: BTreeSet<String>,
 }
 
 impl RoutePlan {
@@ -282,6 +284,11 @@ impl RoutePlan {
             rules.plan_table(table, &owners, &mut plan);
         }
         plan.nodes = node_states(input.nodes, &owners, &tables, &plan.warnings);
+        plan.settled_tables = tables
+            .iter()
+            .filter(|t| t.routes.iter().all(|r| r.status != RouteStatus::InProgress))
+            .map(|t| t.id.clone())
+            .collect();
         plan.creates.sort();
         plan.deletes.sort();
         plan.warnings.sort();

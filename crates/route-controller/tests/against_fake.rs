@@ -180,9 +180,13 @@ async fn busy_tables_quota_next_hops_and_missing_routes_are_typed() {
     assert_eq!(first[0].result, Ok(WriteOutcome::Applied));
     let busy = cloud.create_routes(&[key("vtb-b", "10.244.2.0/24", "i-2")]).await;
     assert!(matches!(&busy[0].result, Err(RouteWriteError::Busy { code, .. }) if code == "IncorrectRouteEntryStatus"));
-    assert!(cloud.has_pending("vtb-b").await.unwrap());
+    assert!(cloud.has_pending("vtb-b", &[]).await.unwrap());
+    let pending: ipnet::IpNet = "10.244.1.0/24".parse().unwrap();
+    let other: ipnet::IpNet = "10.244.9.0/24".parse().unwrap();
+    assert!(cloud.has_pending("vtb-b", &[pending, other]).await.unwrap(), "filtered to the entries just written");
+    assert!(!cloud.has_pending("vtb-b", &[other]).await.unwrap(), "only the entries asked about");
     settle().await;
-    assert!(!cloud.has_pending("vtb-b").await.unwrap());
+    assert!(!cloud.has_pending("vtb-b", &[]).await.unwrap());
 
     let batch =
         cloud.create_routes(&[key("vtb-sys", "10.244.2.0/24", "i-2"), key("vtb-sys", "10.244.3.0/24", "i-404")]).await;

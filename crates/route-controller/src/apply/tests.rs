@@ -95,6 +95,24 @@ async fn deletes_run_before_creates_and_pending_is_waited_out() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn settling_is_watched_with_filtered_listings_and_not_before_the_first_write_of_a_settled_table() {
+    let cloud = cloud_with(&["vtb-a"]);
+    cloud.set_pending_window(Duration::from_secs(3));
+    let nodes: Vec<RouteNode> =
+        (0..120).map(|i| node(&format!("node-{i}"), &format!("i-{i}"), &[&format!("10.244.{i}.0/24")])).collect();
+    let plan = plan_from(&cloud, &nodes, &["vtb-a"], "10.244.0.0/16").await;
+    assert!(plan.settled_tables.contains("vtb-a"), "the listing showed nothing in progress");
+    let report = executor(&cloud).apply(&plan).await;
+    assert!(report.is_success(), "{report:?}");
+    assert!(cloud.contract_violations().is_empty(), "{:?}", cloud.contract_violations());
+    let calls = cloud.calls();
+    assert_eq!(calls.create_calls, 3);
+    assert_eq!(calls.has_pending_whole_table, 0, "only the entries just written are looked at");
+    // 2 s after a batch it is still pending (3 s), 2 s later it has settled: two looks per later batch.
+    assert_eq!(calls.has_pending, 4, "no look before the first batch");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_table_busy_before_the_pass_is_waited_for_first() {
     let cloud = cloud_with(&["vtb-a"]);
     cloud.set_pending_window(Duration::from_secs(7));
