@@ -220,21 +220,15 @@ pub async fn probe(cloud: &Cloud, config: &CloudConfig, settings: &Settings, uni
                 let v = verdict(&lbs, Product::Slb, "DescribeLoadBalancers", network_vpc);
                 p.record(Product::Slb, "DescribeLoadBalancers", by, v);
                 let first = lbs.ok().and_then(|r| r.load_balancers.first().map(|lb| lb.load_balancer_id.clone()));
-                for action in [
-                    "DescribeLoadBalancerAttribute",
-                    "DescribeVServerGroups",
-                    "DescribeLoadBalancerListeners",
-                    "ListTagResources",
-                ] {
+                // The reads the service controller makes of a load balancer it found (attributes and tags come
+                // with DescribeLoadBalancers).
+                for action in ["DescribeVServerGroups", "DescribeLoadBalancerListeners"] {
                     match &first {
                         Some(id) => {
                             let request = match action {
                                 "DescribeLoadBalancerListeners" => {
                                     RawRequest::new(Product::Slb, action).param("LoadBalancerId.1", id)
                                 }
-                                "ListTagResources" => RawRequest::new(Product::Slb, action)
-                                    .param("ResourceType", "instance")
-                                    .param("ResourceId.1", id),
                                 _ => RawRequest::new(Product::Slb, action).param("LoadBalancerId", id),
                             };
                             p.raw(request, by).await;
