@@ -26,6 +26,8 @@ pub struct ApplyOutcome {
     pub load_balancer_id: Option<String>,
     /// Its address, when the plan created it.
     pub created_address: Option<String>,
+    /// The vServer groups the plan created, by key.
+    pub created_groups: BTreeMap<VServerGroupKey, String>,
     /// Operations run.
     pub applied: usize,
 }
@@ -133,6 +135,7 @@ impl<'a, C: ClbCloud> Executor<'a, C> {
         Ok(ApplyOutcome {
             load_balancer_id: run.load_balancer_id,
             created_address: run.created_address,
+            created_groups: run.created_groups,
             applied: run.applied,
         })
     }

@@ -46,7 +46,17 @@ impl CloudError {
     pub fn has_code(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }
+
+    /// Whether the error says that a vServer group (or the load balancer holding it) does not exist: a not-found
+    /// code, or the API's `InvalidParameter` with [`MESSAGE_VSERVER_GROUP_NOT_FOUND`].
+    pub fn is_missing_vserver_group(&self) -> bool {
+        self.not_found || (self.has_code("InvalidParameter") && self.message.contains(MESSAGE_VSERVER_GROUP_NOT_FOUND))
+    }
 }
+
+/// What the API says (with code `InvalidParameter`, not a not-found code) about a vServer group that does not
+/// exist, for instance after its load balancer was deleted.
+pub const MESSAGE_VSERVER_GROUP_NOT_FOUND: &str = "VServerGroupId does not exist";
 
 /// Result of a cloud operation.
 pub type CloudResult<T> = Result<T, CloudError>;
@@ -638,5 +648,9 @@ mod tests {
         assert_eq!(e.to_string(), "CreateLoadBalancer failed: VSwitchAvailableIpNotExist: no ip left");
         assert!(e.has_code(CODE_VSWITCH_NO_IP) && !e.not_found);
         assert!(CloudError::api("X", "InvalidLoadBalancerId.NotFound", "gone").not_found);
+        let missing = CloudError::api("X", "InvalidParameter", "The specified VServerGroupId does not exist.");
+        assert!(missing.is_missing_vserver_group() && !missing.not_found);
+        assert!(!CloudError::api("X", "InvalidParameter", "bad port").is_missing_vserver_group());
+        assert!(CloudError::api("X", "InvalidLoadBalancerId.NotFound", "gone").is_missing_vserver_group());
     }
 }

@@ -293,8 +293,11 @@ impl ClbCloud for MockClbCloud {
     }
 
     async fn describe_vserver_group_backends(&self, group_id: &str) -> CloudResult<Vec<Backend>> {
-        let mut state = self.record("DescribeVServerGroupAttribute", group_id.to_owned())?;
-        Ok(state.group("DescribeVServerGroupAttribute", group_id)?.backends.clone())
+        const OP: &str = "DescribeVServerGroupAttribute";
+        let state = self.record(OP, group_id.to_owned())?;
+        // The API's answer for a group that does not exist (or went with its load balancer).
+        let missing = || CloudError::api(OP, "InvalidParameter", "The specified VServerGroupId does not exist.");
+        Ok(state.groups.get(group_id).ok_or_else(missing)?.backends.clone())
     }
 
     async fn create_load_balancer(&self, spec: &NewLoadBalancer) -> CloudResult<CreatedLoadBalancer> {

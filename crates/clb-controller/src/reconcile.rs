@@ -3,10 +3,13 @@
 //!
 //! The reconciler remembers, per Service, what it last made true. When the desired model is unchanged (and the
 //! resync period has not passed) it makes no cloud call at all; when only backends changed (node or endpoint
-//! churn) it reads and writes only vServer group backends, never listeners or load balancer attributes.
+//! churn) it reads and writes only vServer group backends, never listeners or load balancer attributes: it
+//! remembers the IDs of the load balancer and of the Service's vServer groups, so such a sync reads just those
+//! groups (one `DescribeVServerGroupAttribute` each, no look-up, no listing), and looks everything up again only
+//! when a remembered group is gone.
 
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     sync::{Arc, Mutex, MutexGuard, PoisonError},
     time::Instant,
 };
@@ -21,15 +24,15 @@ use tracing::{debug, info};
 use crate::{
     annotations::{self, ServiceLbConfig, keys},
     apply::{ApplyOutcome, Executor},
-    cloud::ClbCloud,
+    cloud::{ClbCloud, ObservedLoadBalancer},
     config::ClbControllerConfig,
     error::Error,
     metrics::ClbMetrics,
     model::{DesiredClb, build_desired, wants_load_balancer},
-    naming::{ServiceOwner, TAG_OWNER, default_load_balancer_name},
+    naming::{ServiceOwner, TAG_OWNER, VServerGroupKey, default_load_balancer_name},
     observe::{
-        LoadBalancerLookup, NameFallback, ObserveError, ObserveScope, ObservedClb, find_load_balancer,
-        find_load_balancer_with, observe_found,
+        FoundBy, LoadBalancerLookup, NameFallback, ObserveError, ObserveScope, ObservedClb, ObservedVServerGroup,
+        find_load_balancer, find_load_balancer_with, observe_found,
     },
     plan::{ClbOp, ClbPlan, CleanupMode, plan_cleanup, plan_ensure},
     service_io::{
@@ -66,6 +69,39 @@ struct Synced {
     shape: u64,
     ingress: Vec<(Option<String>, Option<String>)>,
     at: Instant,
+    /// When listeners and load balancer attributes were last read: backend-only syncs do not renew it, so a
+    /// Service whose backends churn all the time still gets its full check every resync period.
+    full_at: Instant,
+    /// What the sync found or created in the cloud (`None` if it could not tell every group's ID).
+    cloud: Option<KnownCloud>,
+}
+
+/// The cloud side of a Service as its last sync left it: enough to plan backend-only work without looking the
+/// load balancer up or listing its groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KnownCloud {
+    load_balancer_id: String,
+    address: String,
+    found_by: FoundBy,
+    /// The Service's vServer groups (its own and `vgroup-port` ones), by key.
+    groups: BTreeMap<VServerGroupKey, KnownGroup>,
+}
+
+/// One vServer group as the last sync left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KnownGroup {
+    id: String,
+    name: String,
+}
+
+/// What remembering the cloud side gives a backend-only sync.
+enum Known {
+    /// Nothing (usable) remembered: look up and read as usual.
+    Unknown,
+    /// A remembered group is gone (deleted, or with its load balancer): read everything again.
+    Gone,
+    /// The Service's groups, read by their remembered IDs: the backend-only observation.
+    Read(Box<ObservedClb>),
 }
 
 /// Reconciles Services against a cloud, writing to Kubernetes through a [`ServiceWriter`].
@@ -224,7 +260,7 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         let uid = service.metadata.uid.clone().unwrap_or_default();
         let wanted_ingress = |address: &str| ingress_for(desired, address);
         let memory = lock(&self.synced).get(&uid).cloned();
-        let fresh = memory.as_ref().filter(|m| m.at.elapsed() < self.config.resync_period);
+        let fresh = memory.as_ref().filter(|m| m.full_at.elapsed() < self.config.resync_period);
         // Decided before the finalizer is added: it is one of the signs that the Service had a load balancer.
         let fallback = name_fallback(service);
         if !has_finalizer(service) {
@@ -233,8 +269,14 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
                 .await
                 .map_err(|source| Error::Kube { action: "adding finalizer", source })?;
         }
-        let backends_only = fresh.is_some_and(|m| m.shape == desired.shape_fingerprint());
-        let observed = self.observe_for_ensure(desired, backends_only, fallback).await?;
+        let same_shape = fresh.filter(|m| m.shape == desired.shape_fingerprint());
+        let backends_only = same_shape.is_some();
+        let known = same_shape.and_then(|m| m.cloud.as_ref());
+        let observed = match self.observe_known(desired, known).await? {
+            Known::Read(observed) => Some(*observed),
+            Known::Gone => self.observe_for_ensure(desired, false, fallback).await?,
+            Known::Unknown => self.observe_for_ensure(desired, backends_only, fallback).await?,
+        };
         let plan = plan_ensure(desired, observed.as_ref())?;
         if desired.has_empty_group() {
             let note = "There are no available nodes for LoadBalancer";
@@ -262,7 +304,9 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
                 .await
                 .map_err(|source| Error::Kube { action: "updating status", source })?;
         }
-        self.remember(&uid, inputs, desired, &ingress);
+        let cloud = known_cloud(desired, observed.as_ref(), &applied, &address);
+        let full_at = if backends_only { memory.map(|m| m.full_at) } else { None };
+        self.remember(&uid, inputs, desired, &ingress, cloud, full_at);
         if plan.is_empty() {
             return Ok(Outcome::Unchanged);
         }
@@ -273,6 +317,45 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         };
         self.writer.publish(service, event).await;
         Ok(Outcome::Changed { plan })
+    }
+
+    /// For a backend-only sync with the cloud side remembered: reads the backends of the Service's groups by
+    /// their IDs (one call each, no look-up, no listing).
+    async fn observe_known(&self, desired: &DesiredClb, known: Option<&KnownCloud>) -> Result<Known, Error> {
+        let Some(known) = known else { return Ok(Known::Unknown) };
+        let mut groups = Vec::new();
+        for group in &desired.vserver_groups {
+            let Some(have) = known.groups.get(&group.key) else { return Ok(Known::Unknown) };
+            if group.existing_id.as_ref().is_some_and(|id| *id != have.id) {
+                return Ok(Known::Unknown);
+            }
+            let backends = match self.cloud.describe_vserver_group_backends(&have.id).await {
+                Ok(backends) => backends,
+                Err(e) if e.is_missing_vserver_group() => {
+                    info!(service = %desired.owner, group = %have.id, error = %e, "vServer group gone; reading everything");
+                    return Ok(Known::Gone);
+                }
+                Err(e) => return Err(ObserveError::from(e).into()),
+            };
+            groups.push(ObservedVServerGroup {
+                id: have.id.clone(),
+                name: have.name.clone(),
+                backends: Some(backends),
+            });
+        }
+        let load_balancer = ObservedLoadBalancer {
+            id: known.load_balancer_id.clone(),
+            address: known.address.clone(),
+            ..ObservedLoadBalancer::default()
+        };
+        Ok(Known::Read(Box::new(ObservedClb {
+            load_balancer,
+            found_by: known.found_by,
+            listeners: None,
+            vserver_groups: groups,
+            owned_acls: Vec::new(),
+            domain_extensions: Default::default(),
+        })))
     }
 
     /// Observes for an ensure: backends only when the rest is known to be right, else everything the Service
@@ -401,12 +484,23 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
         Ok(())
     }
 
-    fn remember(&self, uid: &str, inputs: u64, desired: &DesiredClb, ingress: &[LoadBalancerIngress]) {
+    fn remember(
+        &self,
+        uid: &str,
+        inputs: u64,
+        desired: &DesiredClb,
+        ingress: &[LoadBalancerIngress],
+        cloud: Option<KnownCloud>,
+        full_at: Option<Instant>,
+    ) {
+        let now = Instant::now();
         let synced = Synced {
             inputs,
             shape: desired.shape_fingerprint(),
             ingress: ingress_identity(ingress),
-            at: Instant::now(),
+            at: now,
+            full_at: full_at.unwrap_or(now),
+            cloud,
         };
         lock(&self.synced).insert(uid.to_owned(), synced);
     }
@@ -430,6 +524,34 @@ impl<C: ClbCloud, W: ServiceWriter> Reconciler<C, W> {
             })
             .clone()
     }
+}
+
+/// The cloud side a sync left: the load balancer, and each desired group's ID from what was observed or what the
+/// plan created. `None` if some group's ID is unknown.
+fn known_cloud(
+    desired: &DesiredClb,
+    observed: Option<&ObservedClb>,
+    applied: &ApplyOutcome,
+    address: &str,
+) -> Option<KnownCloud> {
+    let load_balancer_id = applied.load_balancer_id.clone().filter(|id| !id.is_empty())?;
+    let observed_groups = observed.map(|o| o.vserver_groups.as_slice()).unwrap_or_default();
+    let mut groups = BTreeMap::new();
+    for group in &desired.vserver_groups {
+        let seen = match &group.existing_id {
+            Some(id) => observed_groups.iter().find(|g| g.id == *id),
+            None => observed_groups.iter().find(|g| g.name == group.key.to_string()),
+        };
+        let known = match (seen, applied.created_groups.get(&group.key)) {
+            (Some(g), _) => KnownGroup { id: g.id.clone(), name: g.name.clone() },
+            (None, Some(id)) => KnownGroup { id: id.clone(), name: group.key.to_string() },
+            (None, None) => return None,
+        };
+        groups.insert(group.key.clone(), known);
+    }
+    let found_by = observed
+        .map_or(if desired.load_balancer.reuse_id().is_some() { FoundBy::Id } else { FoundBy::Tag }, |o| o.found_by);
+    Some(KnownCloud { load_balancer_id, address: address.to_owned(), found_by, groups })
 }
 
 /// Whether the look-up may fall back to the default name: only for a Service that may have had a load balancer

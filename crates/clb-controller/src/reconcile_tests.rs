@@ -85,6 +85,130 @@ async fn node_churn_reads_and_writes_only_backends() {
     assert_eq!(RecordingWriter::reasons(&writes), ["UpdatedLoadBalancer"]);
 }
 
+fn actions(mock: &MockClbCloud) -> Vec<&'static str> {
+    mock.calls().iter().map(|c| c.action).collect()
+}
+
+/// A Service with two ports: two vServer groups.
+fn two_port_service() -> Service {
+    let mut svc = service();
+    let ports = svc.spec.as_mut().unwrap().ports.as_mut().unwrap();
+    let mut second = ports[0].clone();
+    (second.port, second.node_port, second.name) = (443, Some(30443), Some("https".into()));
+    ports[0].name = Some("http".into());
+    ports.push(second);
+    svc
+}
+
+fn backend_servers(mock: &MockClbCloud, lb: &str) -> Vec<Vec<String>> {
+    mock.groups_of(lb)
+        .values()
+        .map(|g| {
+            let mut ids: Vec<String> = g.backends.iter().map(|b| b.server_id.clone()).collect();
+            ids.sort();
+            ids
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn node_churn_on_a_known_service_reads_only_its_groups_by_their_ids() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc = two_port_service();
+    sync(&r, &mut svc, &nodes(&["a", "b"])).await.0.unwrap();
+    let lb = mock.load_balancer_ids()[0].clone();
+    let groups: Vec<String> = mock.groups_of(&lb).into_keys().collect();
+    assert_eq!(groups.len(), 2);
+    mock.clear_calls();
+    let (result, _) = sync(&r, &mut svc, &nodes(&["a", "c"])).await;
+    assert!(matches!(result.unwrap(), Outcome::Changed { plan } if plan.only_backends()));
+    let reads: Vec<String> =
+        mock.calls().iter().filter(|c| !c.is_write()).map(|c| format!("{} {}", c.action, c.detail)).collect();
+    let mut expected: Vec<String> = groups.iter().map(|g| format!("DescribeVServerGroupAttribute {g}")).collect();
+    let mut sorted = reads.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "no look-up, no listing, no listener: {:?}", mock.calls());
+    assert_eq!(mock.write_actions().len(), 4, "an add and a remove per group: {:?}", mock.calls());
+    assert_eq!(backend_servers(&mock, &lb), [["i-a", "i-c"], ["i-a", "i-c"]]);
+
+    // The memory follows the writes: the next churn again reads just the groups.
+    mock.clear_calls();
+    sync(&r, &mut svc, &nodes(&["a", "c", "d"])).await.0.unwrap();
+    assert_eq!(
+        actions(&mock),
+        [
+            "DescribeVServerGroupAttribute",
+            "DescribeVServerGroupAttribute",
+            "AddVServerGroupBackendServers",
+            "AddVServerGroupBackendServers"
+        ]
+    );
+    // After a failure everything is read again.
+    mock.fail_next("RemoveVServerGroupBackendServers", "SystemBusy", "busy");
+    sync(&r, &mut svc, &nodes(&["a", "c"])).await.0.unwrap_err();
+    mock.clear_calls();
+    sync(&r, &mut svc, &nodes(&["a", "c"])).await.0.unwrap();
+    assert!(actions(&mock).contains(&"DescribeLoadBalancers"), "{:?}", mock.calls());
+    assert_eq!(backend_servers(&mock, &lb), [["i-a", "i-c"], ["i-a", "i-c"]]);
+}
+
+#[tokio::test]
+async fn a_group_deleted_behind_our_back_is_looked_up_again_and_recreated() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc = service();
+    sync(&r, &mut svc, &nodes(&["a", "b"])).await.0.unwrap();
+    let lb = mock.load_balancer_ids()[0].clone();
+    let gone = mock.groups_of(&lb).into_keys().next().unwrap();
+    mock.delete_listener(&lb, 80, &ListenerProtocol::Tcp).await.unwrap();
+    mock.delete_vserver_group(&gone).await.unwrap();
+    mock.clear_calls();
+    sync(&r, &mut svc, &nodes(&["a", "c"])).await.0.unwrap();
+    assert_eq!(
+        actions(&mock),
+        [
+            "DescribeVServerGroupAttribute",
+            "DescribeLoadBalancers",
+            "DescribeLoadBalancerListeners",
+            "DescribeVServerGroups",
+            "CreateVServerGroup",
+            "CreateLoadBalancerListener",
+            "StartLoadBalancerListener"
+        ]
+    );
+    assert_eq!(mock.calls()[0].detail, gone);
+    let groups = mock.groups_of(&lb);
+    assert_eq!(backend_servers(&mock, &lb), [["i-a", "i-c"]]);
+    let recreated = groups.keys().next().unwrap().clone();
+    assert_ne!(recreated, gone);
+    assert_eq!(mock.load_balancer(&lb).unwrap().listeners[0].vserver_group_id, recreated);
+
+    // The new group is remembered.
+    mock.clear_calls();
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert_eq!(actions(&mock), ["DescribeVServerGroupAttribute", "RemoveVServerGroupBackendServers"]);
+    assert_eq!(mock.calls()[0].detail, recreated);
+}
+
+#[tokio::test]
+async fn a_load_balancer_deleted_behind_our_back_is_looked_up_again_and_reported() {
+    let mock = MockClbCloud::new();
+    let r = reconciler(&mock);
+    let mut svc = service();
+    sync(&r, &mut svc, &nodes(&["a", "b"])).await.0.unwrap();
+    let old = mock.load_balancer_ids()[0].clone();
+    mock.set_delete_protection(&old, OnOff::Off).await.unwrap();
+    mock.delete_load_balancer(&old).await.unwrap();
+    mock.clear_calls();
+    let error = sync(&r, &mut svc, &nodes(&["a", "c"])).await.0.unwrap_err();
+    // The published address is never silently replaced by a new load balancer's.
+    assert!(matches!(error, Error::Plan(crate::plan::PlanError::LoadBalancerMissing(_))), "{error}");
+    assert_eq!(actions(&mock), ["DescribeVServerGroupAttribute", "DescribeLoadBalancers", "DescribeLoadBalancers"]);
+    assert!(mock.write_actions().is_empty());
+}
+
 #[tokio::test]
 async fn adopting_the_go_ccm_load_balancer_changes_nothing() {
     let all = nodes(&["a", "b"]);
@@ -437,6 +561,14 @@ async fn vgroup_port_puts_weighted_backends_into_the_user_group_and_leaves_its_o
     let weight_of = |id: &str| backends.iter().find(|b| b.server_id == id).unwrap().weight;
     assert_eq!((weight_of("i-a"), weight_of("i-c")), (30, 30));
 
+    // Node churn reads the user's group by its ID alone and still leaves the user's backend alone.
+    mock.clear_calls();
+    sync(&r, &mut svc, &nodes(&["a", "c"])).await.0.unwrap();
+    assert_eq!(actions(&mock), ["DescribeVServerGroupAttribute", "RemoveVServerGroupBackendServers"]);
+    assert_eq!(mock.calls()[0].detail, group);
+    assert!(mock.groups_of(&lb)[&group].backends.contains(&user_backend));
+    assert_eq!(mock.groups_of(&lb)[&group].backends.len(), 3);
+
     // Deleting the Service takes its backends out of the user's group and keeps the group.
     let mut svc = deleting(svc);
     sync(&r, &mut svc, &[]).await.0.unwrap();
@@ -608,4 +740,32 @@ async fn a_new_service_is_looked_up_once_and_its_groups_created_with_their_backe
     sync(&r, &mut svc, &nodes(&["a", "b"])).await.0.unwrap();
     let lookups = mock.calls().iter().filter(|c| c.action == "DescribeLoadBalancers").count();
     assert_eq!(lookups, 1, "found by its tag: {:?}", mock.calls());
+}
+
+#[tokio::test]
+async fn constant_churn_still_gets_a_full_check_every_resync_period() {
+    let mock = MockClbCloud::new();
+    let resync = std::time::Duration::from_millis(300);
+    let writer = RecordingWriter { writes: Default::default(), cloud: Some(mock.clone()) };
+    let r = Reconciler::new(
+        mock.clone(),
+        writer,
+        ClbControllerConfig { resync_period: resync, ..config() },
+        ClbMetrics::default(),
+    );
+    let mut svc = service();
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    // Backend churn more often than the resync period: each sync alone is "recent".
+    tokio::time::sleep(resync / 2).await;
+    mock.clear_calls();
+    sync(&r, &mut svc, &nodes(&["a", "b"])).await.0.unwrap();
+    assert!(!actions(&mock).contains(&"DescribeLoadBalancers"), "backends only: {:?}", mock.calls());
+    tokio::time::sleep(resync / 2 + resync / 6).await;
+    mock.clear_calls();
+    sync(&r, &mut svc, &nodes(&["a"])).await.0.unwrap();
+    assert!(
+        actions(&mock).contains(&"DescribeLoadBalancerListeners"),
+        "a resync period after the last full check, listeners are read again: {:?}",
+        mock.calls()
+    );
 }
