@@ -341,6 +341,13 @@ mod tests {
         testutil::{go_ccm_state, seeded_mock},
     };
 
+    /// The plan that brings what the mock holds to `desired`, from a full read.
+    async fn plan_against(mock: &MockClbCloud, desired: &crate::model::DesiredClb) -> ClbPlan {
+        let lookup = LoadBalancerLookup { reuse_id: None, default_name: desired.load_balancer.default_name.clone() };
+        let observed = observe(mock, &lookup, &desired.owner, ObserveScope::Full).await.unwrap();
+        plan_ensure(desired, observed.as_ref()).unwrap()
+    }
+
     #[tokio::test]
     async fn creates_everything_from_scratch() {
         let mock = MockClbCloud::new();
@@ -408,15 +415,7 @@ mod tests {
         let mut s = service();
         s.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].node_port = Some(30081);
         let after = desired(&s, &nodes(&["a"]));
-        let observed = observe(
-            &mock,
-            &LoadBalancerLookup { reuse_id: None, default_name: after.load_balancer.default_name.clone() },
-            &after.owner,
-            ObserveScope::Full,
-        )
-        .await
-        .unwrap();
-        let plan = plan_ensure(&after, observed.as_ref()).unwrap();
+        let plan = plan_against(&mock, &after).await;
         mock.clear_calls();
         mock.fail_next("CreateVServerGroup", "InstanceBackendServerNumberOverLimit", "quota");
         Executor::new(&mock).apply(&plan, "t").await.unwrap();
@@ -480,15 +479,7 @@ mod tests {
         let before = desired(&service(), &nodes(&["a", "b"]));
         let (mock, lb) = seeded_mock(&go_ccm_state(&before));
         let after = desired(&service(), &nodes(&["a", "c"]));
-        let observed = observe(
-            &mock,
-            &LoadBalancerLookup { reuse_id: None, default_name: after.load_balancer.default_name.clone() },
-            &after.owner,
-            ObserveScope::Full,
-        )
-        .await
-        .unwrap();
-        let plan = plan_ensure(&after, observed.as_ref()).unwrap();
+        let plan = plan_against(&mock, &after).await;
         mock.clear_calls();
         mock.fail_next("AddVServerGroupBackendServers", "InstanceBackendServerNumberOverLimit", "quota");
         Executor::new(&mock).apply(&plan, "t").await.unwrap();
