@@ -101,7 +101,9 @@ pub async fn run<C: ClbCloud>(ctx: ClbContext<C>, feed: NodeFeed) {
     info!("CLB service controller starting");
     Controller::for_stream(service_stream, service_store)
         .watches_stream(slice_stream, move |slice| {
-            let inputs = EndpointUse { eni_default, virtual_nodes: has_virtual_kubelet_nodes(&node_store.state()) };
+            // Runs for every EndpointSlice event: a scan of the cache that stops at the first match, no copy.
+            let virtual_nodes = node_store.find(is_virtual_kubelet).is_some();
+            let inputs = EndpointUse { eni_default, virtual_nodes };
             endpoint_service_of(&lookup_store, &slice, inputs)
         })
         .reconcile_all_on(node_set_changes(feed))
@@ -185,7 +187,11 @@ struct EndpointUse {
 }
 
 fn has_virtual_kubelet_nodes(nodes: &[Arc<Node>]) -> bool {
-    nodes.iter().any(|n| matches!(classify(n), NodeClass::Excluded(Exclusion::VirtualKubelet)))
+    nodes.iter().any(|n| is_virtual_kubelet(n))
+}
+
+fn is_virtual_kubelet(node: &Node) -> bool {
+    matches!(classify(node), NodeClass::Excluded(Exclusion::VirtualKubelet))
 }
 
 /// Whether a Service's backends follow its endpoints: `externalTrafficPolicy: Local`, ENI backends (the

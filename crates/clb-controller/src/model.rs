@@ -326,7 +326,8 @@ pub fn build_desired(
     // Pods on virtual-kubelet nodes (ECI) have no node to be reached through: they join node backends as ENIs.
     let virtual_nodes = if eni { BTreeSet::new() } else { virtual_kubelet_nodes(nodes) };
     let on_virtual_node = |node: Option<&str>| node.is_some_and(|n| virtual_nodes.contains(n));
-    let has_virtual_pods = ready_endpoints_per_node(service, endpoint_slices).keys().any(|n| on_virtual_node(Some(n)));
+    let has_virtual_pods = !virtual_nodes.is_empty()
+        && ready_endpoints_per_node(service, endpoint_slices).keys().any(|n| on_virtual_node(Some(n)));
     // kube-proxy's /healthz on the health check node port does not exist on an ECI pod: with such pods among the
     // backends the listener keeps its port check, which works for both kinds.
     let local_hc_port = if eni || has_virtual_pods { None } else { local_health_check_port(service) };
